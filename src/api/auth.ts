@@ -1,0 +1,59 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Ctx, Deps } from '../context.ts';
+import { AppError } from '../kernel/errors.ts';
+import { authenticate, scopeAllows, type Authenticated, type Scope } from '../modules/workspaces/index.ts';
+
+export type AuthMode = 'secret' | 'ingest' | 'none';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** 'secret' (default under /v1): Bearer sk_…; 'ingest': Basic wk_… or sk_…; 'none': public. */
+    auth?: AuthMode;
+    /** Scope a secret key needs; default read for GET, write otherwise. */
+    scope?: Scope;
+  }
+  interface FastifyRequest {
+    auth?: Authenticated;
+  }
+}
+
+/** Reads "Bearer sk_…" or, for ingestion, Segment's "Basic base64(wk_…:)". */
+function extractKey(header: string | undefined, mode: AuthMode): string | undefined {
+  if (!header) return undefined;
+  const [scheme, value] = header.split(/\s+/, 2);
+  if (!value) return undefined;
+  if (/^bearer$/i.test(scheme)) return value.trim();
+  if (/^basic$/i.test(scheme)) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const user = decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : decoded;
+    // Stripe-style clients also send the secret key as the Basic user name.
+    return mode === 'ingest' || user.startsWith('sk_') ? user : undefined;
+  }
+  return undefined;
+}
+
+export function authHook(deps: Deps) {
+  return async function onRequest(request: FastifyRequest, _reply: FastifyReply) {
+    const config = request.routeOptions.config;
+    const mode: AuthMode = config?.auth ?? (request.url.startsWith('/v1/') ? 'secret' : 'none');
+    if (mode === 'none') return;
+    const raw = extractKey(request.headers.authorization, mode);
+    if (!raw) throw new AppError({ code: 'api_key_missing' });
+    const auth = await authenticate(deps, raw);
+    if (auth.key.kind === 'write' && mode !== 'ingest') throw new AppError({ code: 'write_key_not_allowed' });
+    if (auth.key.kind === 'secret') {
+      const needed: Scope = config?.scope ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write');
+      if (!scopeAllows(auth.key.scopes, needed)) {
+        throw new AppError({ code: 'api_key_scope', message: `This request needs the '${needed}' scope; the key has ${auth.key.scopes.map((s) => `'${s}'`).join(', ') || 'none'}.` });
+      }
+    }
+    request.auth = auth;
+  };
+}
+
+/** The command context for an authenticated request: workspace, the instant read once, actor. */
+export function ctxOf(deps: Deps, request: FastifyRequest): Ctx {
+  const auth = request.auth;
+  if (!auth) throw new Error('ctxOf() on an unauthenticated route');
+  return { deps, workspaceId: auth.workspace.id, asOf: auth.asOf, actor: { type: 'api_key', id: auth.key.id }, requestId: request.id };
+}

@@ -1,0 +1,2 @@
+export * from './workspaces.ts';
+export * from './jobs.ts';

@@ -1,0 +1,65 @@
+import type { Ctx, Db } from '../context.ts';
+
+export interface JobContext extends Ctx {
+  job: { id: string; kind: string; payload: Record<string, unknown>; attempts: number; runAt: Date };
+}
+
+/**
+ * A job handler. Transactional handlers get `tx`, and the job is marked done in that same
+ * transaction: the work happens exactly once. Non-transactional handlers (HTTP deliveries) run
+ * outside a transaction and must be idempotent: a crash between the work and the bookkeeping
+ * runs them again.
+ */
+export type JobHandler =
+  | { transactional: true; run: (tx: Db, ctx: JobContext) => Promise<void> }
+  | { transactional: false; run: (ctx: JobContext) => Promise<void> };
+
+export interface RecurringSchedule {
+  kind: string;
+  /** The next run strictly after `after` (e.g. the next UTC midnight). */
+  next: (after: Date) => Date;
+}
+
+export interface Subscriber {
+  /** Stable name; the delivery job's kind is `deliver:<name>`. */
+  name: string;
+  /** Event types it receives; '*' for all. */
+  types: readonly string[] | '*';
+  handler: JobHandler;
+}
+
+/** Backoff between attempts of a failed job, measured on the workspace's clock. */
+export function retryDelayMs(attempt: number): number {
+  // 10 s, 40 s, 2.7 min, 10.7 min, 43 min, then capped at 3 h.
+  return Math.min(10_000 * 4 ** Math.max(0, attempt - 1), 3 * 3600_000);
+}
+
+/** Modules register what they run and schedule; the foundation owns the mechanism. */
+export class JobRegistry {
+  private readonly handlers = new Map<string, JobHandler>();
+  private readonly subs: Subscriber[] = [];
+  readonly recurring: RecurringSchedule[] = [];
+
+  handle(kind: string, handler: JobHandler): void {
+    if (this.handlers.has(kind)) throw new Error(`job kind '${kind}' registered twice`);
+    this.handlers.set(kind, handler);
+  }
+
+  subscribe(sub: Subscriber): void {
+    this.handle(`deliver:${sub.name}`, sub.handler);
+    this.subs.push(sub);
+  }
+
+  schedule(s: RecurringSchedule): void {
+    if (!this.handlers.has(s.kind)) throw new Error(`recurring job '${s.kind}' has no handler`);
+    this.recurring.push(s);
+  }
+
+  get(kind: string): JobHandler | undefined {
+    return this.handlers.get(kind);
+  }
+
+  subscribersFor(type: string): Subscriber[] {
+    return this.subs.filter((s) => s.types === '*' || s.types.includes(type));
+  }
+}

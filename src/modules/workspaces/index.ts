@@ -1,0 +1,17 @@
+export * from './workspaces.ts';
+export {
+  authenticate,
+  createApiKey,
+  createWorkspace,
+  getWorkspace,
+  hashKey,
+  listApiKeys,
+  listAuditLog,
+  publicKey,
+  recordAudit,
+  revokeApiKey,
+  scheduleRecurring,
+  type AuditInput,
+  type Authenticated,
+  type CreatedWorkspace,
+} from './workspaces.service.ts';

@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Ctx, Db, Deps } from '../../context.ts';
+import { apiKeys, auditLog, workspaces } from '../../db/schema/index.ts';
+import { enqueue } from '../../jobs/queue.ts';
+import { AppError, notFound } from '../../kernel/errors.ts';
+import { newId, newSecret } from '../../kernel/ids.ts';
+import * as repo from './workspaces.repo.ts';
+import { workspaceNow, type ApiKey, type KeyKind, type Scope, type Workspace } from './workspaces.ts';
+
+export function hashKey(raw: string): string {
+  return createHash('sha256').update(raw).digest('hex');
+}
+
+function redact(raw: string): string {
+  return `${raw.slice(0, 7)}…${raw.slice(-4)}`;
+}
+
+export interface AuditInput {
+  action: string;
+  entityType: string;
+  entityId: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+/** One audit row per mutation, written in the mutation's own transaction. */
+export async function recordAudit(tx: Db, ctx: Ctx, entry: AuditInput): Promise<void> {
+  await tx.insert(auditLog).values({
+    id: newId('aud'),
+    workspaceId: ctx.workspaceId,
+    actorType: ctx.actor.type,
+    actorId: ctx.actor.id ?? null,
+    action: entry.action,
+    entityType: entry.entityType,
+    entityId: entry.entityId,
+    before: (entry.before ?? null) as never,
+    after: (entry.after ?? null) as never,
+    requestId: ctx.requestId ?? null,
+    createdAt: ctx.asOf,
+  });
+}
+
+export interface CreatedWorkspace {
+  workspace: Workspace;
+  secretKey: string;
+  writeKey: string;
+}
+
+/**
+ * Creates a workspace with an admin secret key and a write key (shown once, stored hashed),
+ * and schedules its recurring jobs. A sandbox workspace gets a test clock frozen at
+ * `clockStart` (default: now).
+ */
+export async function createWorkspace(
+  deps: Deps,
+  input: { name: string; sandbox?: boolean; clockStart?: Date; actor?: Ctx['actor'] },
+): Promise<CreatedWorkspace> {
+  const wall = deps.clock.now();
+  const sandbox = input.sandbox ?? false;
+  const clock = sandbox ? (input.clockStart ?? wall) : null;
+  const asOf = clock ?? wall;
+  const id = newId('ws');
+  const secretKey = newSecret('sk');
+  const writeKey = newSecret('wk');
+  return deps.database.db.transaction(async (tx) => {
+    const [ws] = await tx
+      .insert(workspaces)
+      .values({ id, name: input.name, sandbox, testClockTime: clock, createdAt: wall })
+      .returning();
+    const ctx: Ctx = { deps, workspaceId: id, asOf, actor: input.actor ?? { type: 'cli' } };
+    await insertKey(tx, ctx, { kind: 'secret', name: 'Default secret key', scopes: ['admin'], raw: secretKey });
+    await insertKey(tx, ctx, { kind: 'write', name: 'Default write key', scopes: [], raw: writeKey });
+    await recordAudit(tx, ctx, { action: 'workspace.created', entityType: 'workspace', entityId: id, after: { name: input.name, sandbox } });
+    await scheduleRecurring(tx, deps, id, asOf);
+    return { workspace: ws as Workspace, secretKey, writeKey };
+  });
+}
+
+/** Makes sure each registered recurring job has its next occurrence queued (idempotent). */
+export async function scheduleRecurring(tx: Db, deps: Deps, workspaceId: string, after: Date): Promise<void> {
+  for (const s of deps.registry.recurring) {
+    const at = s.next(after);
+    await enqueue(tx, { workspaceId, kind: s.kind, runAt: at, dedupeKey: `recurring:${s.kind}:${at.toISOString()}`, asOf: after });
+  }
+}
+
+async function insertKey(tx: Db, ctx: Ctx, k: { kind: KeyKind; name: string; scopes: Scope[]; raw: string }): Promise<ApiKey> {
+  const [row] = await tx
+    .insert(apiKeys)
+    .values({
+      id: newId('key'),
+      workspaceId: ctx.workspaceId,
+      kind: k.kind,
+      name: k.name,
+      scopes: k.scopes,
+      keyHash: hashKey(k.raw),
+      redacted: redact(k.raw),
+      createdAt: ctx.asOf,
+    })
+    .returning();
+  const key = row as ApiKey;
+  await recordAudit(tx, ctx, { action: 'api_key.created', entityType: 'api_key', entityId: key.id, after: publicKey(key) });
+  return key;
+}
+
+export function publicKey(k: ApiKey) {
+  return { id: k.id, kind: k.kind, name: k.name, scopes: k.scopes, redacted: k.redacted, created_at: k.createdAt, revoked_at: k.revokedAt };
+}
+
+export async function createApiKey(
+  ctx: Ctx,
+  input: { kind: KeyKind; name: string; scopes: Scope[] },
+): Promise<{ key: ApiKey; secret: string }> {
+  const raw = newSecret(input.kind === 'secret' ? 'sk' : 'wk');
+  const key = await ctx.deps.database.db.transaction((tx) =>
+    insertKey(tx, ctx, { kind: input.kind, name: input.name, scopes: input.kind === 'write' ? [] : input.scopes, raw }),
+  );
+  return { key, secret: raw };
+}
+
+export async function revokeApiKey(ctx: Ctx, id: string): Promise<ApiKey> {
+  return ctx.deps.database.db.transaction(async (tx) => {
+    const before = await repo.findKey(tx, ctx.workspaceId, id);
+    if (!before) throw notFound('api key', id);
+    if (before.revokedAt) return before;
+    const [row] = await tx
+      .update(apiKeys)
+      .set({ revokedAt: ctx.asOf })
+      .where(and(eq(apiKeys.workspaceId, ctx.workspaceId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+      .returning();
+    const after = row as ApiKey;
+    await recordAudit(tx, ctx, { action: 'api_key.revoked', entityType: 'api_key', entityId: id, before: publicKey(before), after: publicKey(after) });
+    return after;
+  });
+}
+
+export interface Authenticated {
+  key: ApiKey;
+  workspace: Workspace;
+  /** The workspace's current instant (its test clock in a sandbox). */
+  asOf: Date;
+}
+
+/** Looks up a raw key (sk_… or wk_…). Unknown and revoked keys are both `api_key_invalid`. */
+export async function authenticate(deps: Deps, raw: string): Promise<Authenticated> {
+  if (!/^(sk|wk)_[0-9A-Za-z]{8,}$/.test(raw)) throw new AppError({ code: 'api_key_invalid' });
+  const found = await repo.findKeyByHash(deps.database.db, hashKey(raw));
+  if (!found) throw new AppError({ code: 'api_key_invalid' });
+  return { ...found, asOf: workspaceNow(found.workspace, deps.clock.now()) };
+}
+
+export async function getWorkspace(deps: Deps, id: string): Promise<Workspace> {
+  const ws = await repo.findWorkspace(deps.database.db, id);
+  if (!ws) throw notFound('workspace', id);
+  return ws;
+}
+
+export const listApiKeys = (ctx: Ctx, page: { limit: number; startingAfter?: string }) => repo.listKeys(ctx.deps.database.db, ctx.workspaceId, page);
+export const listAuditLog = (ctx: Ctx, page: { limit: number; startingAfter?: string; entityId?: string }) =>
+  repo.listAudit(ctx.deps.database.db, ctx.workspaceId, page);
