@@ -6,6 +6,7 @@ import { JobRegistry } from './jobs/registry.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { registerSystemJobs, scheduleSystemJobs } from './jobs/system.ts';
 import { systemClock, type Clock } from './kernel/clock.ts';
+import { moduleRegistrations } from './modules/register.ts';
 
 export interface Tandem {
   deps: Deps;
@@ -22,6 +23,7 @@ export async function createTandem(opts: { database: Database; clock?: Clock; lo
   const registry = new JobRegistry();
   const deps: Deps = { database: opts.database, clock: opts.clock ?? systemClock, registry, log: opts.log ?? silentLogger };
   registerSystemJobs(registry);
+  for (const register of moduleRegistrations) register(registry);
   const runner = new JobRunner(deps);
   await scheduleSystemJobs(deps);
   const app = await buildApp(deps, runner, { logLevel: opts.logLevel });

@@ -8,9 +8,7 @@ import { newId } from '../kernel/ids.ts';
 import { authHook } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
-import { serviceRoutes } from './routes/service.ts';
-import { testClockRoutes } from './routes/test-clock.ts';
-import { workspaceRoutes } from './routes/workspace.ts';
+import { routeFiles } from './routes/index.ts';
 
 export interface AppOptions {
   logLevel?: string;
@@ -60,9 +58,7 @@ export async function buildApp(deps: Deps, runner: JobRunner, opts: AppOptions =
     transformObject: jsonSchemaTransformObject,
   });
 
-  serviceRoutes(app, deps);
-  workspaceRoutes(app, deps);
-  testClockRoutes(app, deps, runner);
+  for (const routes of routeFiles) routes(app, deps, runner);
 
   await app.register(scalar, { routePrefix: '/docs', configuration: { url: '/openapi.json', title: 'Tandem API reference' } });
   return app;
