@@ -10,6 +10,12 @@ import { errorHandler, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { routeFiles } from './routes/index.ts';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeList: Array<{ method: string; url: string; hidden: boolean }>;
+  }
+}
+
 export interface AppOptions {
   logLevel?: string;
 }
@@ -22,6 +28,13 @@ export async function buildApp(deps: Deps, runner: JobRunner, opts: AppOptions =
     bodyLimit: 1024 * 1024,
     trustProxy: true,
     routerOptions: { ignoreTrailingSlash: true },
+  });
+  // Every route, for the OpenAPI completeness and tenant-isolation tests.
+  const routeList: Array<{ method: string; url: string; hidden: boolean }> = [];
+  app.decorate('routeList', routeList);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) routeList.push({ method, url: route.url, hidden: Boolean((route.schema as { hide?: boolean } | undefined)?.hide) });
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
