@@ -10,13 +10,23 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Card numbers and CVCs never reach the stored hash (a sha256 of a 16-digit number is easy to
+ * reverse by brute force): they are reduced to their last four digits and length first.
+ */
+const SENSITIVE = new Set(['number', 'cvc', 'cvv']);
+
 /** Stable JSON: object keys sorted, so {"a":1,"b":2} and {"b":2,"a":1} are the same request. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+function canonical(v: unknown, key = ''): string {
+  if (SENSITIVE.has(key) && (typeof v === 'string' || typeof v === 'number')) {
+    const digits = String(v).replace(/\D/g, '');
+    return JSON.stringify(`redacted:${digits.length}:${key === 'number' ? digits.slice(-4) : ''}`);
+  }
+  if (Array.isArray(v)) return `[${v.map((x) => canonical(x)).join(',')}]`;
   if (v && typeof v === 'object') {
     return `{${Object.keys(v as object)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k], k)}`)
       .join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';

@@ -75,6 +75,18 @@ export const ERROR_CATALOGUE = {
   rate_limited: { status: 429, type: 'rate_limit_error', message: 'Too many requests.' },
   internal_error: { status: 500, type: 'api_error', message: 'Something went wrong on our side. Quote the request id if you contact support.' },
   service_unavailable: { status: 503, type: 'api_error', message: 'The service is starting or its database is unreachable.' },
+  // ingestion and identity (events, accounts)
+  event_too_large: { status: 400, type: 'invalid_request_error', message: 'An event may be at most 32 KB.' },
+  batch_too_large: { status: 400, type: 'invalid_request_error', message: 'A batch may be at most 500 KB.' },
+  domain_taken: { status: 409, type: 'invalid_request_error', message: 'The domain already belongs to another account.' },
+  external_id_taken: { status: 409, type: 'invalid_request_error', message: 'Another account already has this external id.' },
+  // catalog
+  key_taken: { status: 409, type: 'invalid_request_error', message: 'Another object of this kind already has this key.' },
+  // payments (cards, processors)
+  card_number_invalid: { status: 400, type: 'invalid_request_error', message: 'The card number is not a valid card number.' },
+  card_expired: { status: 400, type: 'invalid_request_error', message: 'The card has expired.' },
+  card_declined: { status: 402, type: 'card_error', message: 'The card was declined.' },
+  card_processing_error: { status: 402, type: 'card_error', message: 'An error occurred while processing the card. Try again.' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

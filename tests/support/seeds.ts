@@ -11,4 +11,9 @@ export const seeders: Seeder[] = [
     const r = await api.post('/v1/api_keys', { name: 'seeded', scopes: ['read'] });
     if (r.status !== 200) throw new Error(`seed api key: ${r.status} ${JSON.stringify(r.body)}`);
   },
+  async (api) => {
+    const card = { number: '4242424242424242', exp_month: 12, exp_year: 2035, cvc: '123' };
+    const r = await api.post('/v1/payment_methods', { account: 'acct_seeded', type: 'card', card, default: true });
+    if (r.status !== 200) throw new Error(`seed payment method: ${r.status} ${JSON.stringify(r.body)}`);
+  },
 ];
