@@ -4,6 +4,16 @@ import type { JobRunner } from '../../jobs/runner.ts';
 import { serviceRoutes } from './service.ts';
 import { testClockRoutes } from './test-clock.ts';
 import { workspaceRoutes } from './workspace.ts';
+import { catalogRoutes } from './catalog.ts';
+import { paymentRoutes } from './payments.ts';
+import { billingRoutes } from './billing.ts';
+import { ingestRoutes } from './ingest.ts';
+import { accountRoutes } from './accounts.ts';
 
 /** Every routes file, registered in this order. One file per module: add yours here. */
 export const routeFiles: Array<(app: FastifyInstance, deps: Deps, runner: JobRunner) => void> = [serviceRoutes, workspaceRoutes, testClockRoutes];
+routeFiles.push(catalogRoutes);
+routeFiles.push(paymentRoutes);
+routeFiles.push(billingRoutes);
+routeFiles.push(ingestRoutes);
+routeFiles.push(accountRoutes);

@@ -1,0 +1,50 @@
+import { sql } from 'drizzle-orm';
+import { check, index, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { instant } from './columns.ts';
+
+/**
+ * Product events received through the Segment-compatible ingestion API (track, identify, group,
+ * page, screen, alias). Not to be confused with `events`, the outbox of domain events.
+ *
+ * The hot table: every index costs on insert, so only what queries need —
+ * - (workspace, message_id) UNIQUE: dedupe for good; a retried batch never double-counts.
+ * - (workspace, account, timestamp, id): timelines, metering, merges re-pointing an account.
+ * - (workspace, user): per-user lookups and attaching a user's unmatched events.
+ * - (workspace, anonymous_id) WHERE account_id IS NULL: attaching anonymous events once the
+ *   visitor is identified, and listing unmatched users (small: only unmatched rows).
+ * No foreign keys here (a lookup per inserted row); account_id is written by the events and
+ * accounts modules only.
+ */
+export const productEvents = pgTable(
+  'product_events',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    messageId: text('message_id').notNull(),
+    type: text('type').notNull(),
+    /** track: the event name; page/screen: the page name. */
+    event: text('event'),
+    userId: text('user_id'),
+    anonymousId: text('anonymous_id'),
+    /** The group id as sent (group call's groupId or context.groupId). */
+    groupId: text('group_id'),
+    /** The resolved account (acct_…), null while unmatched. */
+    accountId: text('account_id'),
+    /** When it happened (clock-skew corrected), on the sender's timeline. */
+    timestamp: instant('timestamp').notNull(),
+    /** When Tandem received it (the workspace clock: the test clock in a sandbox). */
+    receivedAt: instant('received_at').notNull(),
+    sentAt: instant('sent_at'),
+    properties: jsonb('properties').$type<Record<string, unknown>>(),
+    traits: jsonb('traits').$type<Record<string, unknown>>(),
+    context: jsonb('context').$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    uniqueIndex('product_events_message').on(t.workspaceId, t.messageId),
+    index('product_events_account_time').on(t.workspaceId, t.accountId, t.timestamp, t.id),
+    index('product_events_user').on(t.workspaceId, t.userId),
+    index('product_events_unmatched_anon').on(t.workspaceId, t.anonymousId).where(sql`${t.accountId} IS NULL`),
+    check('product_events_type', sql`${t.type} IN ('track', 'identify', 'group', 'page', 'screen', 'alias')`),
+    check('product_events_identity', sql`${t.userId} IS NOT NULL OR ${t.anonymousId} IS NOT NULL`),
+  ],
+);

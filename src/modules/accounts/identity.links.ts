@@ -1,0 +1,182 @@
+/**
+ * The identity writes shared by ingestion, the accounts API and merges: creating accounts,
+ * recording domains, linking contacts, and attaching a user's unmatched events once a link
+ * exists. All run inside the caller's transaction.
+ */
+import type { Ctx, Db } from '../../context.ts';
+import { publish } from '../../jobs/outbox.ts';
+import { newId } from '../../kernel/ids.ts';
+import { attachUnmatchedEvents, type Exec } from '../events/index.ts';
+import { recordAudit } from '../workspaces/index.ts';
+import * as repo from './accounts.repo.ts';
+import { accountSnapshot, contactSnapshot, LINK_RANK, type AccountFields, type Contact, type LinkSource } from './accounts.ts';
+import { candidateDomains } from './compute/domains.ts';
+
+/** A command's transaction: drizzle `tx` (audit, outbox), raw `exec` on it, and the context. */
+export interface TxCtx {
+  tx: Db;
+  exec: Exec;
+  ctx: Ctx;
+}
+
+const SOURCE_LABEL: Record<LinkSource, string> = { group: 'group call', api: 'API', company: 'traits.company.id', domain: 'email domain' };
+
+export async function activity(t: TxCtx, a: repo.ActivityInput): Promise<void> {
+  await repo.addActivity(t.exec, t.ctx.workspaceId, newId('actv'), a, t.ctx.asOf);
+}
+
+export interface NewAccount extends AccountFields {
+  externalId: string | null;
+  domains?: string[];
+  origin: 'group' | 'api';
+  occurredAt: Date;
+}
+
+/**
+ * Creates accounts (skipping external ids that exist, which the caller looks up), each with an
+ * audit row, an `account.created` domain event and a timeline item; contacts waiting on the
+ * external id through traits.company.id are linked. Returns the ids created.
+ */
+export async function createAccounts(t: TxCtx, inputs: NewAccount[]): Promise<string[]> {
+  const ws = t.ctx.workspaceId;
+  const rows = inputs.map((i) => ({ id: newId('acct'), externalId: i.externalId, name: i.name ?? null }));
+  const inserted = await repo.insertAccounts(t.exec, ws, rows, t.ctx.asOf);
+  const created: string[] = [];
+  for (const r of inserted) {
+    const input = inputs[rows.findIndex((x) => x.id === r.id)];
+    const { name: _name, externalId: _e, origin: _o, occurredAt: _at, domains, ...fields } = input;
+    if (Object.values(fields).some((v) => v !== undefined)) await repo.updateAccount(t.exec, ws, r.id, fields, t.ctx.asOf);
+    for (const domain of domains ?? []) await addAccountDomain(t, { accountId: r.id, domain, source: input.origin, occurredAt: input.occurredAt });
+    const account = (await repo.loadAccount(t.exec, ws, r.id))!;
+    await recordAudit(t.tx, t.ctx, { action: 'account.created', entityType: 'account', entityId: r.id, after: accountSnapshot(account) });
+    await publish(t.tx, t.ctx, 'account.created', { account: accountSnapshot(account) });
+    await activity(t, {
+      accountId: r.id,
+      type: 'identity',
+      kind: 'account_created',
+      summary: input.origin === 'group' ? `Account created by a group call for '${input.externalId}'` : 'Account created',
+      data: { origin: input.origin, external_id: input.externalId },
+      occurredAt: input.occurredAt,
+    });
+    if (input.externalId) await linkWaitingOnCompany(t, r.id, input.externalId, input.occurredAt);
+    created.push(r.id);
+  }
+  return created;
+}
+
+/**
+ * Records a domain for an account; when it becomes the account's claimed domain, contacts with
+ * that (or a sub-) email domain and no link yet are linked, and their events attached.
+ */
+export async function addAccountDomain(
+  t: TxCtx,
+  input: { accountId: string; domain: string; source: 'api' | 'group'; occurredAt: Date; dedupeKey?: string },
+): Promise<{ added: boolean; claimed: boolean }> {
+  const r = await repo.addDomain(t.exec, t.ctx.workspaceId, input.accountId, input.domain, input.source, t.ctx.asOf);
+  if (!r.added) return r;
+  await activity(t, {
+    accountId: input.accountId,
+    type: 'identity',
+    kind: 'domain_added',
+    summary: r.claimed ? `Domain ${input.domain} added` : `Domain ${input.domain} added; another account already has it (listed in duplicates)`,
+    data: { domain: input.domain, claimed: r.claimed, source: input.source },
+    occurredAt: input.occurredAt,
+    dedupeKey: input.dedupeKey,
+  });
+  if (r.claimed) await linkWaitingOnDomain(t, input.accountId, input.domain, input.occurredAt);
+  return r;
+}
+
+/** Contacts whose email domain is `domain` or a subdomain of it, with no link yet. */
+async function linkWaitingOnDomain(t: TxCtx, accountId: string, domain: string, at: Date): Promise<void> {
+  const found = await t.exec(
+    `SELECT * FROM contacts WHERE workspace_id = $1 AND account_id IS NULL AND (email_domain = $2 OR email_domain LIKE '%.' || $2)`,
+    [t.ctx.workspaceId, domain],
+  );
+  for (const row of found) {
+    const c = (await repo.loadContact(t.exec, t.ctx.workspaceId, row.id as string))!;
+    // A more specific claimed domain elsewhere would have matched first: only take those whose best match is this one.
+    const owners = await repo.domainOwners(t.exec, t.ctx.workspaceId, candidateDomains(c.emailDomain!));
+    const best = candidateDomains(c.emailDomain!).find((d) => owners.has(d));
+    if (best && owners.get(best) === accountId) await linkContact(t, c, { accountId, source: 'domain', at });
+  }
+}
+
+/** Contacts that named this company (traits.company.id) before the account existed. */
+async function linkWaitingOnCompany(t: TxCtx, accountId: string, externalId: string, at: Date): Promise<void> {
+  const found = await t.exec<{ id: string }>(
+    `SELECT id FROM contacts WHERE workspace_id = $1 AND company_external_id = $2 AND (account_id IS NULL OR account_source = 'domain')`,
+    [t.ctx.workspaceId, externalId],
+  );
+  for (const { id } of found) await linkContact(t, (await repo.loadContact(t.exec, t.ctx.workspaceId, id))!, { accountId, source: 'company', at });
+}
+
+/**
+ * Sets a contact's account link when the new one ranks at least as high as the current one
+ * (group/API links change only for a later group call or API update). Adds a timeline item to
+ * the account and attaches the user's unmatched events. Returns whether the link changed.
+ */
+export async function linkContact(
+  t: TxCtx,
+  c: Contact,
+  link: { accountId: string; source: LinkSource; at: Date; dedupeKey?: string },
+): Promise<boolean> {
+  if (c.accountId && c.accountSource) {
+    if (LINK_RANK[link.source] < LINK_RANK[c.accountSource]) return false;
+    if (LINK_RANK[link.source] === 3 && c.accountLinkedAt && link.at < c.accountLinkedAt) return false; // an older group call: latest wins
+    if (c.accountId === link.accountId && c.accountSource === link.source) {
+      if (LINK_RANK[link.source] === 3 && (!c.accountLinkedAt || link.at > c.accountLinkedAt)) {
+        await repo.setContactLink(t.exec, t.ctx.workspaceId, c.id, { accountId: link.accountId, source: link.source, linkedAt: link.at }, t.ctx.asOf);
+      }
+      await attachContactEvents(t, c, link.accountId);
+      return false;
+    }
+  }
+  await repo.setContactLink(t.exec, t.ctx.workspaceId, c.id, { accountId: link.accountId, source: link.source, linkedAt: link.at }, t.ctx.asOf);
+  await activity(t, {
+    accountId: link.accountId,
+    type: 'identity',
+    kind: 'contact_linked',
+    summary: `Contact ${c.email ?? c.userId ?? c.id} linked by ${SOURCE_LABEL[link.source]}`,
+    data: { contact: c.id, user_id: c.userId, email: c.email, source: link.source, previous_account: c.accountId },
+    occurredAt: link.at,
+    dedupeKey: link.dedupeKey,
+  });
+  await attachContactEvents(t, c, link.accountId);
+  return true;
+}
+
+/** Retroactive attachment of a contact's unmatched events (its user id, aliases and anonymous ids). */
+export async function attachContactEvents(t: TxCtx, c: Pick<Contact, 'id' | 'userId'>, accountId: string): Promise<number> {
+  const aliases = await repo.aliasesOf(t.exec, t.ctx.workspaceId, [c.id]);
+  return attachUnmatchedEvents(t.exec, {
+    workspaceId: t.ctx.workspaceId,
+    accountId,
+    userIds: [...(c.userId ? [c.userId] : []), ...aliases],
+    anonymousIds: aliases,
+  });
+}
+
+/**
+ * The link a contact's own attributes give it: traits.company.id naming a known account, else
+ * its corporate email domain (most specific claimed domain). Null when neither matches.
+ */
+export async function attributeLink(t: TxCtx, c: Pick<Contact, 'companyExternalId' | 'emailDomain'>): Promise<{ accountId: string; source: LinkSource } | null> {
+  if (c.companyExternalId) {
+    const a = (await repo.accountsByExternalId(t.exec, t.ctx.workspaceId, [c.companyExternalId])).get(c.companyExternalId);
+    if (a) return { accountId: a, source: 'company' };
+  }
+  if (c.emailDomain) {
+    const candidates = candidateDomains(c.emailDomain);
+    const owners = await repo.domainOwners(t.exec, t.ctx.workspaceId, candidates);
+    const best = candidates.find((d) => owners.has(d));
+    if (best) return { accountId: owners.get(best)!, source: 'domain' };
+  }
+  return null;
+}
+
+/** Audit + `contact.created` for a contact that ingestion or the API just created. */
+export async function contactCreated(t: TxCtx, c: Contact): Promise<void> {
+  await recordAudit(t.tx, t.ctx, { action: 'contact.created', entityType: 'contact', entityId: c.id, after: contactSnapshot(c) });
+  await publish(t.tx, t.ctx, 'contact.created', { contact: contactSnapshot(c) });
+}

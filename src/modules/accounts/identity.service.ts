@@ -1,0 +1,222 @@
+/**
+ * Identity resolution for ingestion (the events module's IdentityPort): set-based account
+ * resolution for a whole batch, and the application of identify / group / alias calls.
+ */
+import type { Ctx, Db } from '../../context.ts';
+import { toDate } from '../../db/sql.ts';
+import { newId } from '../../kernel/ids.ts';
+import { execIn, type Exec, type IdentityPort, type NormalizedMessage } from '../events/index.ts';
+import * as repo from './accounts.repo.ts';
+import { contactFromRow, type Contact, type LinkSource } from './accounts.ts';
+import { emailDomain, isFreeMailDomain, normalizeDomain } from './compute/domains.ts';
+import { hintsOf, resolveAccount, type Lookups, type StoredLink } from './compute/resolve.ts';
+import { activity, addAccountDomain, attachContactEvents, attributeLink, contactCreated, createAccounts, linkContact, type TxCtx } from './identity.links.ts';
+
+const distinct = (xs: Array<string | null | undefined>) => [...new Set(xs.filter((x): x is string => !!x))];
+const str = (v: unknown, max = 1024): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim().slice(0, max) : null);
+const obj = (v: unknown): Record<string, unknown> | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+
+/**
+ * Everything the batch needs, in ONE query: the stored links of its users (by user id, and by
+ * alias/anonymous id), the accounts of its group and company ids, and the owners of its email
+ * domains.
+ */
+async function batchLookup(exec: Exec, ws: string, q: { userIds: string[]; aliases: string[]; externalIds: string[]; domains: string[] }): Promise<Lookups> {
+  const lookups: Lookups = { contactByUserId: new Map(), contactByAlias: new Map(), accountByExternalId: new Map(), accountByDomain: new Map() };
+  if (!q.userIds.length && !q.aliases.length && !q.externalIds.length && !q.domains.length) return lookups;
+  const found = await exec<{ k: string; key: string; contact_id: string | null; account_id: string | null; source: LinkSource | null }>(
+    `SELECT 'u' AS k, c.user_id AS key, c.id AS contact_id, coalesce(a.merged_into, a.id) AS account_id, c.account_source AS source
+       FROM contacts c LEFT JOIN accounts a ON a.id = c.account_id
+      WHERE c.workspace_id = $1 AND c.user_id = ANY($2::text[])
+     UNION ALL
+     SELECT 'a', ca.alias, c.id, coalesce(a.merged_into, a.id), c.account_source
+       FROM contact_aliases ca JOIN contacts c ON c.id = ca.contact_id LEFT JOIN accounts a ON a.id = c.account_id
+      WHERE ca.workspace_id = $1 AND ca.alias = ANY($3::text[])
+     UNION ALL
+     SELECT 'x', external_id, NULL, coalesce(merged_into, id), NULL FROM accounts WHERE workspace_id = $1 AND external_id = ANY($4::text[])
+     UNION ALL
+     SELECT 'd', domain, NULL, account_id, NULL FROM account_domains WHERE workspace_id = $1 AND claimed AND domain = ANY($5::text[])`,
+    [ws, q.userIds, q.aliases, q.externalIds, q.domains],
+  );
+  for (const r of found) {
+    const link: StoredLink = { contactId: r.contact_id!, accountId: r.account_id, source: r.account_id ? r.source : null };
+    if (r.k === 'u') lookups.contactByUserId.set(r.key, link);
+    else if (r.k === 'a') lookups.contactByAlias.set(r.key, link);
+    else if (r.k === 'x') lookups.accountByExternalId.set(r.key, r.account_id!);
+    else lookups.accountByDomain.set(r.key, r.account_id!);
+  }
+  return lookups;
+}
+
+async function resolve(exec: Exec, ctx: Ctx, messages: readonly NormalizedMessage[]) {
+  const hints = messages.map(hintsOf);
+  const userIds = distinct(messages.map((m) => m.userId));
+  const lookups = await batchLookup(exec, ctx.workspaceId, {
+    userIds,
+    aliases: distinct([...userIds, ...messages.map((m) => m.anonymousId)]),
+    externalIds: distinct(hints.flatMap((h) => [h.groupId, h.companyId])),
+    domains: distinct(hints.flatMap((h) => h.domains)),
+  });
+  return {
+    accountIds: messages.map((m, i) => resolveAccount(m, hints[i], lookups).accountId),
+    missingGroupIds: distinct(hints.map((h) => h.groupId).filter((g) => g && !lookups.accountByExternalId.has(g))),
+  };
+}
+
+async function apply(tx: Db, ctx: Ctx, messages: readonly NormalizedMessage[]): Promise<void> {
+  const t: TxCtx = { tx, exec: execIn(tx), ctx };
+  const groupIds = distinct(messages.map((m) => m.groupId));
+  const known = await repo.accountsByExternalId(t.exec, ctx.workspaceId, groupIds);
+  const missing = groupIds.filter((g) => !known.has(g));
+  if (missing.length) {
+    await createAccounts(
+      t,
+      missing.map((g) => {
+        const first = messages.find((m) => m.groupId === g)!;
+        return { externalId: g, name: first.type === 'group' ? str(first.traits?.name) : null, origin: 'group' as const, occurredAt: first.timestamp };
+      }),
+    );
+    for (const [g, id] of await repo.accountsByExternalId(t.exec, ctx.workspaceId, missing)) known.set(g, id);
+  }
+  for (const m of messages) {
+    if (m.type === 'identify') await applyIdentify(t, m);
+    else if (m.type === 'group') await applyGroup(t, m, known.get(m.groupId!)!);
+    else if (m.type === 'alias') await applyAlias(t, m);
+  }
+}
+
+export const identityResolver: IdentityPort = { resolve, apply };
+
+/**
+ * Finds or creates the contact of a message (by user id; else by anonymous id, adopting an
+ * anonymous contact when the user id first appears) and merges profile fields: the newest
+ * message wins per key, an older one only fills gaps (late or retried deliveries change nothing).
+ */
+async function upsertContact(
+  t: TxCtx,
+  m: NormalizedMessage,
+  profile: { traits: Record<string, unknown>; email: string | null; name: string | null; companyExternalId: string | null } | null,
+): Promise<Contact> {
+  const ws = t.ctx.workspaceId;
+  let row = m.userId ? await repo.findContactRow(t.exec, ws, { userId: m.userId }, true) : undefined;
+  let adopt = false;
+  if (!row && m.anonymousId) {
+    const anon = await repo.findContactRow(t.exec, ws, { alias: m.anonymousId }, true);
+    if (anon && (anon.user_id === null || !m.userId)) [row, adopt] = [anon, !!m.userId];
+  }
+  // group and alias calls only need the contact to exist: they leave its profile (and traits_at) alone.
+  const values = {
+    userId: m.userId,
+    email: profile?.email ?? null,
+    emailDomain: profile?.email ? emailDomain(profile.email) : null,
+    name: profile?.name ?? null,
+    companyExternalId: profile?.companyExternalId ?? null,
+    traits: profile?.traits ?? {},
+    traitsAt: profile ? m.timestamp : null,
+  };
+  if (!row) {
+    const inserted = await repo.insertContact(t.exec, ws, newId('cont'), values, t.ctx.asOf);
+    if (inserted) {
+      if (m.anonymousId) await repo.addAlias(t.exec, ws, m.anonymousId, inserted.id as string, 'anonymous', t.ctx.asOf);
+      const c = (await repo.loadContact(t.exec, ws, inserted.id as string))!;
+      await contactCreated(t, c);
+      return c;
+    }
+    row = (await repo.findContactRow(t.exec, ws, { userId: m.userId! }, true))!; // created concurrently
+  }
+  const current = contactFromRow(row, []);
+  if (!profile) {
+    if (adopt) await repo.updateContact(t.exec, ws, current.id, { userId: m.userId }, t.ctx.asOf);
+    if (m.anonymousId) await repo.addAlias(t.exec, ws, m.anonymousId, current.id, 'anonymous', t.ctx.asOf);
+    return (await repo.loadContact(t.exec, ws, current.id))!;
+  }
+  const newer = !current.traitsAt || m.timestamp >= current.traitsAt;
+  const pick = <T>(incoming: T | null, existing: T | null) => (incoming !== null && (newer || existing === null) ? incoming : existing);
+  const patch = {
+    userId: adopt ? m.userId : undefined,
+    email: pick(values.email, current.email),
+    emailDomain: pick(values.emailDomain, current.emailDomain),
+    name: pick(values.name, current.name),
+    companyExternalId: pick(values.companyExternalId, current.companyExternalId),
+    traits: newer ? { ...current.traits, ...values.traits } : { ...values.traits, ...current.traits },
+    traitsAt: newer ? m.timestamp : current.traitsAt,
+  };
+  const changed =
+    adopt ||
+    patch.email !== current.email ||
+    patch.name !== current.name ||
+    patch.companyExternalId !== current.companyExternalId ||
+    JSON.stringify(patch.traits) !== JSON.stringify(current.traits) ||
+    patch.traitsAt?.getTime() !== current.traitsAt?.getTime();
+  if (changed) await repo.updateContact(t.exec, ws, current.id, patch, t.ctx.asOf);
+  if (m.anonymousId) await repo.addAlias(t.exec, ws, m.anonymousId, current.id, 'anonymous', t.ctx.asOf);
+  return (await repo.loadContact(t.exec, ws, current.id))!;
+}
+
+async function applyIdentify(t: TxCtx, m: NormalizedMessage): Promise<void> {
+  const traits = m.traits ?? {};
+  const hints = hintsOf(m);
+  const name = str(traits.name) ?? (distinct([str(traits.firstName ?? traits.first_name), str(traits.lastName ?? traits.last_name)]).join(' ') || null);
+  const c = await upsertContact(t, m, { traits, email: hints.email, name, companyExternalId: hints.companyId });
+  const link = await attributeLink(t, c);
+  if (link) await linkContact(t, c, { ...link, at: m.timestamp, dedupeKey: `${m.messageId}:linked` });
+  else if (c.accountId) await attachContactEvents(t, c, c.accountId);
+}
+
+/** Group traits → firmographics (Segment's spec names, with common variants). */
+function firmographics(traits: Record<string, unknown>) {
+  const n = traits.employees ?? traits.employee_count ?? traits.employeeCount ?? traits.num_employees;
+  const employees = typeof n === 'number' ? n : typeof n === 'string' && /^\d{1,10}$/.test(n.trim()) ? Number(n) : null;
+  const country = str(traits.country) ?? str(obj(traits.address)?.country);
+  return {
+    name: str(traits.name),
+    employees: employees !== null && Number.isSafeInteger(employees) && employees >= 0 ? employees : null,
+    industry: str(traits.industry),
+    country,
+  };
+}
+
+function groupDomains(traits: Record<string, unknown>): string[] {
+  const raw = [traits.domain, traits.website, ...(Array.isArray(traits.domains) ? traits.domains : [])].filter((v): v is string => typeof v === 'string');
+  return distinct(raw.map((d) => normalizeDomain(d))).filter((d) => !isFreeMailDomain(d)).slice(0, 20);
+}
+
+async function applyGroup(t: TxCtx, m: NormalizedMessage, accountId: string): Promise<void> {
+  const ws = t.ctx.workspaceId;
+  const traits = m.traits ?? {};
+  const row = (await repo.accountRow(t.exec, ws, accountId, true))!;
+  const traitsAt = row.traits_at ? toDate(row.traits_at) : null;
+  const newer = !traitsAt || m.timestamp >= traitsAt;
+  const before = (row.traits as Record<string, unknown>) ?? {};
+  const merged = newer ? { ...before, ...traits } : { ...traits, ...before };
+  const changedKeys = Object.keys(merged).filter((k) => JSON.stringify(merged[k]) !== JSON.stringify(before[k]));
+  if (changedKeys.length || newer) {
+    const f = firmographics(traits);
+    const fields = newer ? Object.fromEntries(Object.entries(f).filter(([, v]) => v !== null)) : {};
+    await repo.updateAccount(t.exec, ws, accountId, { ...fields, traits: merged, traitsAt: newer ? m.timestamp : undefined }, t.ctx.asOf);
+  }
+  if (changedKeys.length) {
+    await activity(t, {
+      accountId,
+      type: 'identity',
+      kind: 'traits_changed',
+      summary: `Group traits changed: ${changedKeys.slice(0, 8).join(', ')}${changedKeys.length > 8 ? '…' : ''}`,
+      data: { changed: Object.fromEntries(changedKeys.map((k) => [k, { from: before[k] ?? null, to: merged[k] }])), group_id: m.groupId },
+      occurredAt: m.timestamp,
+      dedupeKey: `${m.messageId}:traits`,
+    });
+  }
+  for (const domain of groupDomains(traits)) {
+    await addAccountDomain(t, { accountId, domain, source: 'group', occurredAt: m.timestamp, dedupeKey: `${m.messageId}:domain:${domain}` });
+  }
+  const c = await upsertContact(t, m, null);
+  await repo.upsertMembership(t.exec, ws, accountId, c.id, m.timestamp);
+  await linkContact(t, c, { accountId, source: 'group', at: m.timestamp, dedupeKey: `${m.messageId}:linked` });
+}
+
+/** alias: previousId (an earlier id of the same person) now resolves to the userId's contact. */
+async function applyAlias(t: TxCtx, m: NormalizedMessage): Promise<void> {
+  const c = await upsertContact(t, { ...m, anonymousId: null }, null);
+  await repo.addAlias(t.exec, t.ctx.workspaceId, m.previousId!, c.id, 'previous_id', t.ctx.asOf);
+  if (c.accountId) await attachContactEvents(t, c, c.accountId);
+}

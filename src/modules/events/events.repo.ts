@@ -1,0 +1,156 @@
+import { toDate } from '../../db/sql.ts';
+import type { Exec, MessageType, NormalizedMessage, ProductEvent, UnmatchedIdentity } from './events.ts';
+
+const json = (v: Record<string, unknown> | null) => (v === null ? null : JSON.stringify(v));
+
+/**
+ * Inserts a whole batch in ONE statement: every column travels as one array parameter and
+ * unnest() turns them back into rows. ON CONFLICT skips messageIds already stored (a retried
+ * batch, or a duplicate inside this one). Returns the number of rows actually inserted.
+ */
+export async function insertEvents(
+  exec: Exec,
+  input: { workspaceId: string; receivedAt: Date; messages: readonly NormalizedMessage[]; ids: readonly string[]; accountIds: readonly (string | null)[] },
+): Promise<number> {
+  const m = input.messages;
+  if (m.length === 0) return 0;
+  const [r] = await exec<{ n: number }>(
+    `WITH ins AS (
+       INSERT INTO product_events (id, workspace_id, message_id, type, event, user_id, anonymous_id, group_id, account_id,
+                                   timestamp, received_at, sent_at, properties, traits, context)
+       SELECT t.id, $1, t.message_id, t.type, t.event, t.user_id, t.anonymous_id, t.group_id, t.account_id,
+              t.ts, $2::timestamptz, t.sent_at, t.properties::jsonb, t.traits::jsonb, t.context::jsonb
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                   $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::text[])
+            AS t(id, message_id, type, event, user_id, anonymous_id, group_id, account_id, ts, sent_at, properties, traits, context)
+       ON CONFLICT (workspace_id, message_id) DO NOTHING
+       RETURNING 1)
+     SELECT count(*)::int AS n FROM ins`,
+    [
+      input.workspaceId,
+      input.receivedAt.toISOString(),
+      input.ids,
+      m.map((x) => x.messageId),
+      m.map((x) => x.type),
+      m.map((x) => x.event),
+      m.map((x) => x.userId),
+      m.map((x) => x.anonymousId),
+      m.map((x) => x.groupId),
+      input.accountIds,
+      m.map((x) => x.timestamp.toISOString()),
+      m.map((x) => (x.sentAt ? x.sentAt.toISOString() : null)),
+      m.map((x) => json(x.properties)),
+      m.map((x) => json(x.traits)),
+      m.map((x) => json(x.context)),
+    ],
+  );
+  return Number(r?.n ?? 0);
+}
+
+/** Which of these messageIds are already stored (identity calls are applied once). */
+export async function storedMessageIds(exec: Exec, workspaceId: string, messageIds: readonly string[]): Promise<Set<string>> {
+  if (messageIds.length === 0) return new Set();
+  const found = await exec<{ message_id: string }>(
+    'SELECT message_id FROM product_events WHERE workspace_id = $1 AND message_id = ANY($2::text[])',
+    [workspaceId, messageIds],
+  );
+  return new Set(found.map((r) => r.message_id));
+}
+
+/**
+ * Retroactive attachment: the unmatched events of these users (and of these anonymous ids when
+ * sent without a user id) now belong to `accountId`. Events already attached keep their account.
+ */
+export async function attachUnmatchedEvents(
+  exec: Exec,
+  input: { workspaceId: string; accountId: string; userIds: readonly string[]; anonymousIds: readonly string[] },
+): Promise<number> {
+  if (input.userIds.length === 0 && input.anonymousIds.length === 0) return 0;
+  const [r] = await exec<{ n: number }>(
+    `WITH upd AS (
+       UPDATE product_events SET account_id = $2
+       WHERE workspace_id = $1 AND account_id IS NULL
+         AND (user_id = ANY($3::text[]) OR (user_id IS NULL AND anonymous_id = ANY($4::text[])))
+       RETURNING 1)
+     SELECT count(*)::int AS n FROM upd`,
+    [input.workspaceId, input.accountId, input.userIds, input.anonymousIds],
+  );
+  return Number(r?.n ?? 0);
+}
+
+/** A merge: every event of `fromAccountId` now belongs to `toAccountId`. */
+export async function repointAccountEvents(exec: Exec, input: { workspaceId: string; fromAccountId: string; toAccountId: string }): Promise<number> {
+  const [r] = await exec<{ n: number }>(
+    `WITH upd AS (UPDATE product_events SET account_id = $3 WHERE workspace_id = $1 AND account_id = $2 RETURNING 1)
+     SELECT count(*)::int AS n FROM upd`,
+    [input.workspaceId, input.fromAccountId, input.toAccountId],
+  );
+  return Number(r?.n ?? 0);
+}
+
+/**
+ * An account's events, newest first, strictly before the cursor (timestamp, id) when given. Ids
+ * compare bytewise (COLLATE "C") so the order is the same under any database collation and in JS.
+ */
+export async function listAccountEvents(
+  exec: Exec,
+  input: { workspaceId: string; accountId: string; before?: { at: Date; id: string }; limit: number },
+): Promise<ProductEvent[]> {
+  const params: unknown[] = [input.workspaceId, input.accountId, input.limit];
+  let cursor = '';
+  if (input.before) {
+    params.push(input.before.at.toISOString(), input.before.id);
+    cursor = 'AND (timestamp, id COLLATE "C") < ($4::timestamptz, $5::text)';
+  }
+  const found = await exec<Record<string, unknown>>(
+    `SELECT * FROM product_events WHERE workspace_id = $1 AND account_id = $2 ${cursor}
+     ORDER BY timestamp DESC, id COLLATE "C" DESC LIMIT $3`,
+    params,
+  );
+  return found.map(toEvent);
+}
+
+/** The instant of a stored event (timeline cursors), or undefined. */
+export async function findEventInstant(exec: Exec, workspaceId: string, id: string): Promise<{ at: Date; accountId: string | null } | undefined> {
+  const [r] = await exec<{ timestamp: unknown; account_id: string | null }>('SELECT timestamp, account_id FROM product_events WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
+  return r ? { at: toDate(r.timestamp), accountId: r.account_id } : undefined;
+}
+
+/** Users and anonymous visitors with unmatched events, by key ('u:<userId>' or 'a:<anonymousId>'). */
+export async function listUnmatchedIdentities(exec: Exec, input: { workspaceId: string; limit: number; startingAfter?: string }): Promise<UnmatchedIdentity[]> {
+  const found = await exec<{ key: string; user_id: string | null; anonymous_id: string | null; n: number; first_at: unknown; last_at: unknown }>(
+    `SELECT key, min(user_id) AS user_id, min(anonymous_id) AS anonymous_id, count(*)::int AS n, min(timestamp) AS first_at, max(timestamp) AS last_at
+     FROM (SELECT CASE WHEN user_id IS NOT NULL THEN 'u:' || user_id ELSE 'a:' || anonymous_id END AS key, user_id, anonymous_id, timestamp
+           FROM product_events WHERE workspace_id = $1 AND account_id IS NULL) e
+     WHERE $3::text IS NULL OR key > $3::text
+     GROUP BY key ORDER BY key LIMIT $2`,
+    [input.workspaceId, input.limit, input.startingAfter ?? null],
+  );
+  return found.map((r) => ({
+    key: r.key,
+    userId: r.user_id,
+    anonymousId: r.key.startsWith('a:') ? r.anonymous_id : null,
+    eventCount: Number(r.n),
+    firstSeenAt: toDate(r.first_at),
+    lastSeenAt: toDate(r.last_at),
+  }));
+}
+
+export function toEvent(r: Record<string, unknown>): ProductEvent {
+  return {
+    id: r.id as string,
+    messageId: r.message_id as string,
+    type: r.type as MessageType,
+    event: (r.event as string | null) ?? null,
+    userId: (r.user_id as string | null) ?? null,
+    anonymousId: (r.anonymous_id as string | null) ?? null,
+    groupId: (r.group_id as string | null) ?? null,
+    accountId: (r.account_id as string | null) ?? null,
+    timestamp: toDate(r.timestamp),
+    receivedAt: toDate(r.received_at),
+    sentAt: r.sent_at ? toDate(r.sent_at) : null,
+    properties: (r.properties as Record<string, unknown> | null) ?? null,
+    traits: (r.traits as Record<string, unknown> | null) ?? null,
+    context: (r.context as Record<string, unknown> | null) ?? null,
+  };
+}
