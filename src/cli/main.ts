@@ -75,4 +75,16 @@ workspace
     }
   });
 
+const bench = program.command('bench').description('Benchmarks; each prints one JSON line of its figures (DATABASE_URL → PostgreSQL, else in-memory PGlite)');
+bench
+  .command('billing')
+  .description('N subscriptions with usage, all due: time one bill run and a re-run that must find nothing to do')
+  .option('--subscriptions <n>', 'subscriptions (default 100000 on PostgreSQL, 2000 on PGlite)', (v) => Number(v))
+  .option('--events-per-account <n>', 'usage events per account (default 3)', (v) => Number(v))
+  .option('--concurrency <n>', 'parallel renewals on PostgreSQL (default 8)', (v) => Number(v))
+  .action(async (opts) => {
+    const { benchBilling } = await import('./bench/billing.ts');
+    await benchBilling({ subscriptions: opts.subscriptions, eventsPerAccount: opts.eventsPerAccount, concurrency: opts.concurrency });
+  });
+
 await program.parseAsync(process.argv);
