@@ -4,7 +4,7 @@ import { silentLogger, type Deps, type Logger } from './context.ts';
 import type { Database } from './db/client.ts';
 import { JobRegistry } from './jobs/registry.ts';
 import { JobRunner } from './jobs/runner.ts';
-import { registerSystemJobs, scheduleSystemJobs } from './jobs/system.ts';
+import { ensureRecurringJobs, registerSystemJobs, scheduleSystemJobs } from './jobs/system.ts';
 import { systemClock, type Clock } from './kernel/clock.ts';
 import { moduleRegistrations } from './modules/register.ts';
 
@@ -26,6 +26,7 @@ export async function createTandem(opts: { database: Database; clock?: Clock; lo
   for (const register of moduleRegistrations) register(registry);
   const runner = new JobRunner(deps);
   await scheduleSystemJobs(deps);
+  await ensureRecurringJobs(deps);
   const app = await buildApp(deps, runner, { logLevel: opts.logLevel });
   return {
     deps,

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import type { Deps } from '../context.ts';
+import type { Db, Deps } from '../context.ts';
+import { enqueue } from './queue.ts';
 import { rows, sql, toDate } from '../db/sql.ts';
 import { retryDelayMs, type JobContext } from './registry.ts';
 
@@ -94,14 +95,25 @@ export class JobRunner {
       WHERE id = ${job.id} AND locked_by = ${this.workerId}`;
     try {
       if (!handler) throw new Error(`no handler registered for job kind '${job.kind}'`);
+      // A recurring job schedules its next occurrence when it succeeds (aligned: from its due time).
+      const recurring = job.workspace_id ? this.deps.registry.recurring.find((r) => r.kind === job.kind) : undefined;
+      const scheduleNext = async (tx: Db) => {
+        if (!recurring) return;
+        const at = recurring.next(job.run_at);
+        await enqueue(tx, { workspaceId: job.workspace_id, kind: job.kind, runAt: at, dedupeKey: `recurring:${job.kind}:${at.toISOString()}`, asOf: job.as_of });
+      };
       if (handler.transactional) {
         await db.transaction(async (tx) => {
           await handler.run(tx, ctx);
+          await scheduleNext(tx);
           await tx.execute(finish);
         });
       } else {
         await handler.run(ctx);
-        await db.execute(finish);
+        await db.transaction(async (tx) => {
+          await scheduleNext(tx);
+          await tx.execute(finish);
+        });
       }
       return 'done';
     } catch (e) {

@@ -267,3 +267,31 @@ describe('durability', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('recurring jobs', () => {
+  it('runs a daily job at each UTC midnight the test clock passes, re-scheduling itself', async () => {
+    const h = await startHarness();
+    try {
+      const runs: string[] = [];
+      h.tandem.deps.registry.handle('test.daily', {
+        transactional: true,
+        async run(_tx, ctx) {
+          runs.push(ctx.asOf.toISOString());
+        },
+      });
+      const DAY = 86_400_000;
+      h.tandem.deps.registry.schedule({ kind: 'test.daily', next: (after) => new Date(Math.floor(after.getTime() / DAY) * DAY + DAY) });
+      const ws = await h.workspace({ clockStart: '2026-03-01T15:00:00Z' });
+      const r = await h.api(ws).post('/v1/test_clock/advance', { to: '2026-03-04T12:00:00Z' });
+      assert.equal(r.status, 200);
+      assert.deepEqual(runs, ['2026-03-02T00:00:00.000Z', '2026-03-03T00:00:00.000Z', '2026-03-04T00:00:00.000Z']);
+      const pending = await h.database.query<{ run_at: Date }>(`SELECT run_at FROM jobs WHERE workspace_id = $1 AND kind = 'test.daily' AND status = 'pending'`, [ws.id]);
+      assert.deepEqual(
+        pending.map((p) => new Date(p.run_at).toISOString()),
+        ['2026-03-05T00:00:00.000Z'],
+      );
+    } finally {
+      await h.close();
+    }
+  });
+});
