@@ -34,9 +34,33 @@ export function retryDelayMs(attempt: number): number {
   return Math.min(10_000 * 4 ** Math.max(0, attempt - 1), 3 * 3600_000);
 }
 
+/**
+ * Called after product events are committed (in the process that stored them), with the
+ * accounts they touched: caches to refresh, debounced work to schedule (re-scoring, usage
+ * thresholds). A listener's failure is logged, never fails the ingestion that already succeeded.
+ */
+export type IngestListener = (ctx: Ctx, accountIds: readonly string[]) => Promise<void> | void;
+
 /** Modules register what they run and schedule; the foundation owns the mechanism. */
 export class JobRegistry {
   private readonly handlers = new Map<string, JobHandler>();
+  private readonly ingestListeners: IngestListener[] = [];
+
+  afterIngest(listener: IngestListener): void {
+    this.ingestListeners.push(listener);
+  }
+
+  /** The ingestion path calls this once per stored batch, after commit. */
+  async notifyIngest(ctx: Ctx, accountIds: readonly string[]): Promise<void> {
+    if (!accountIds.length) return;
+    for (const l of this.ingestListeners) {
+      try {
+        await l(ctx, accountIds);
+      } catch (e) {
+        ctx.deps.log.error({ err: e instanceof Error ? e.message : String(e) }, 'ingest listener failed');
+      }
+    }
+  }
   private readonly subs: Subscriber[] = [];
   readonly recurring: RecurringSchedule[] = [];
 

@@ -87,6 +87,16 @@ export const ERROR_CATALOGUE = {
   card_expired: { status: 400, type: 'invalid_request_error', message: 'The card has expired.' },
   card_declined: { status: 402, type: 'card_error', message: 'The card was declined.' },
   card_processing_error: { status: 402, type: 'card_error', message: 'An error occurred while processing the card. Try again.' },
+  // checkout, portal, upgrade policy and quotes
+  checkout_session_expired: { status: 409, type: 'invalid_request_error', message: 'This checkout link has expired; ask for a new one.' },
+  quote_required: { status: 409, type: 'invalid_request_error', message: 'This plan is sold through a quote; sales will prepare one for you.' },
+  contact_sales_required: { status: 409, type: 'invalid_request_error', message: 'This plan is sold through our sales team; they will contact you.' },
+  payment_method_not_allowed: { status: 409, type: 'invalid_request_error', message: 'This way of paying is not available for this plan.' },
+  approval_role_required: { status: 403, type: 'permission_error', message: 'Approving this quote needs the approver role its rules name.' },
+  quote_expired: { status: 409, type: 'invalid_request_error', message: 'The quote has expired.' },
+  quote_start_mismatch: { status: 409, type: 'invalid_request_error', message: "The quote's start date does not match the renewal of the running subscription." },
+  // scoring
+  scoring_model_immutable: { status: 409, type: 'invalid_request_error', message: 'This scoring model version has run; its config never changes. Create a new version.' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -181,6 +181,33 @@ describe('identity resolution', () => {
       assert.equal((await h.api(ws).get('/v1/contacts?user_id=p15')).body.data.length, 1);
     });
 
+    it('survives concurrent batches that create and link the same users in different orders', async () => {
+      const users = Array.from({ length: 12 }, (_, i) => `conc-${i}`);
+      const batchFor = (k: number) => {
+        const order = k % 2 ? [...users].reverse() : users;
+        return order.flatMap((u, i) => [
+          { type: 'identify', userId: u, traits: { email: `${u}@conc-${i % 3}.example.net` }, messageId: `conc-${k}-${u}-i` },
+          { type: 'group', userId: u, groupId: `conc-grp-${(i + k) % 3}`, messageId: `conc-${k}-${u}-g` },
+          { type: 'track', userId: u, event: 'Concurrent', messageId: `conc-${k}-${u}-t` },
+        ]);
+      };
+      const results = await Promise.all(Array.from({ length: 6 }, (_, k) => h.api(null).post('/v1/batch', { batch: batchFor(k) }, basic(ws.writeKey))));
+      assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200, 200, 200], JSON.stringify(results.map((r) => r.body)));
+      const contacts = await h.database.query<{ user_id: string; n: number }>(
+        `SELECT user_id, count(*)::int AS n FROM contacts WHERE workspace_id = $1 AND user_id LIKE 'conc-%' GROUP BY user_id`,
+        [ws.id],
+      );
+      assert.equal(contacts.length, 12);
+      assert.ok(contacts.every((c) => c.n === 1));
+      const accounts = await h.database.query<{ n: number }>(`SELECT count(*)::int AS n FROM accounts WHERE workspace_id = $1 AND external_id LIKE 'conc-grp-%'`, [ws.id]);
+      assert.equal(accounts[0].n, 3);
+      const events = await h.database.query<{ n: number; unmatched: number }>(
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE account_id IS NULL)::int AS unmatched FROM product_events WHERE workspace_id = $1 AND message_id LIKE 'conc-%'`,
+        [ws.id],
+      );
+      assert.deepEqual(events[0], { n: 6 * 36, unmatched: 0 });
+    });
+
     it('creates an account for an unknown context.groupId on a track call', async () => {
       const m = await send('track', { userId: 'p16', event: 'E', context: { groupId: 'grp-from-track' } });
       const created = (await h.api(ws).get('/v1/accounts?external_id=grp-from-track')).body.data[0];

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
 
 /** Segment-style Basic auth: the write key as user name, empty password. */
@@ -224,6 +225,22 @@ describe('Segment-compatible ingestion', () => {
       const ok = await send('/v1/batch', { batch: Array.from({ length: 20 }, (_, i) => message(i)) });
       assert.equal(ok.status, 200, 'about 400 KB is fine');
       assert.equal((await stored()).filter((e) => e.message_id.startsWith('huge-')).length, 20);
+    });
+
+    it('accepts a gzip-compressed body, and answers 400 to a corrupt one', async () => {
+      const post = (payload: Buffer) =>
+        h.tandem.app.inject({ method: 'POST', url: '/v1/batch', headers: { ...basic(ws.writeKey), 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload });
+      const ok = await post(gzipSync(JSON.stringify({ batch: [{ type: 'track', userId: 'gz', event: 'Zipped', messageId: 'gzip-1' }] })));
+      assert.equal(ok.statusCode, 200, ok.body);
+      assert.ok((await stored()).some((e) => e.message_id === 'gzip-1'));
+      const bad = await post(Buffer.from('definitely not gzip'));
+      assert.equal(bad.statusCode, 400, bad.body);
+      // The limits apply to the inflated JSON: 600 KB of repetitive JSON compresses to a few KB.
+      const big = gzipSync(JSON.stringify({ batch: Array.from({ length: 30 }, (_, i) => ({ type: 'track', userId: 'gz', event: 'E', messageId: `gzip-big-${i}`, properties: { blob: 'q'.repeat(20 * 1024) } })) }));
+      assert.ok(big.length < 50 * 1024);
+      const refused = await post(big);
+      assert.equal(refused.statusCode, 400);
+      assert.equal(JSON.parse(refused.body).error.code, 'batch_too_large');
     });
 
     it('answers 400 when the body is not a batch', async () => {

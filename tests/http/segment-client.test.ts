@@ -47,7 +47,7 @@ describe('the official Segment client (@segment/analytics-node)', () => {
     await h.close();
   });
 
-  const client = (ws: TestWorkspace, host: string) => new Analytics({ writeKey: ws.writeKey, host, path: '/v1/batch', flushAt: 10, flushInterval: 100, maxRetries: 3 });
+  const client = (ws: TestWorkspace, host: string) => new Analytics({ writeKey: ws.writeKey, host, path: '/v1/batch', flushAt: 10, flushInterval: 100, maxRetries: 3, httpRequestTimeout: 60_000 });
   const rows = (ws: TestWorkspace) =>
     h.database.query<{ type: string; seq: string | null; user_id: string; account_id: string | null; message_id: string }>(
       `SELECT type, coalesce(properties->>'seq', traits->>'seq') AS seq, user_id, account_id, message_id FROM product_events WHERE workspace_id = $1`,
@@ -58,7 +58,7 @@ describe('the official Segment client (@segment/analytics-node)', () => {
     const ws = await h.workspace({ name: 'Client' });
     const analytics = client(ws, appUrl);
     const errors: unknown[] = [];
-    analytics.on('error', (e) => errors.push(e));
+    analytics.on('error', (e) => errors.push(String((e as { reason?: unknown }).reason ?? e)));
     analytics.identify({ userId: 'user-1', traits: { email: 'ada@example-corp.com', name: 'Ada', seq: 'i1' } });
     analytics.group({ userId: 'user-1', groupId: 'org-1', traits: { name: 'Example Corp', website: 'example-corp.com', seq: 'g1' } });
     for (let i = 0; i < 25; i++) analytics.track({ userId: 'user-1', event: 'Report Generated', properties: { seq: `t${i}` } });

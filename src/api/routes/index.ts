@@ -9,6 +9,7 @@ import { paymentRoutes } from './payments.ts';
 import { billingRoutes } from './billing.ts';
 import { ingestRoutes } from './ingest.ts';
 import { accountRoutes } from './accounts.ts';
+import { entitlementRoutes } from './entitlements.ts';
 
 /** Every routes file, registered in this order. One file per module: add yours here. */
 export const routeFiles: Array<(app: FastifyInstance, deps: Deps, runner: JobRunner) => void> = [serviceRoutes, workspaceRoutes, testClockRoutes];
@@ -17,3 +18,4 @@ routeFiles.push(paymentRoutes);
 routeFiles.push(billingRoutes);
 routeFiles.push(ingestRoutes);
 routeFiles.push(accountRoutes);
+routeFiles.push(entitlementRoutes);

@@ -1,3 +1,4 @@
+import { createGunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -74,12 +75,19 @@ export function ingestRoutes(app: FastifyInstance, deps: Deps) {
         done(new AppError({ code: 'body_invalid_json', message: `The request body is not valid JSON: ${(e as Error).message}` }), undefined);
       }
     });
-    // A declared length over the limit is refused before the body is read.
+    // A declared length over the limit is refused before the body is read. Bodies sent with
+    // Content-Encoding: gzip (some Segment libraries can) are inflated; the limits apply to the
+    // inflated JSON, and the 1 MB body limit still caps what is inflated (no zip bombs).
     scope.addHook('preParsing', async (request: FastifyRequest, _reply, payload) => {
       const max = request.routeOptions.config.ingestMaxBytes;
       const declared = Number(request.headers['content-length'] ?? 0);
       if (max && declared > max) throw tooLarge(request, declared);
-      return payload;
+      if (!/^\s*(x-)?gzip\s*$/i.test(String(request.headers['content-encoding'] ?? ''))) return payload;
+      const inflated = createGunzip() as ReturnType<typeof createGunzip> & { receivedEncodedLength: number };
+      inflated.receivedEncodedLength = 0;
+      payload.on('data', (chunk: Buffer) => (inflated.receivedEncodedLength += chunk.length));
+      payload.on('error', (e) => inflated.destroy(e));
+      return payload.pipe(inflated);
     });
 
     const r = scope.withTypeProvider<ZodTypeProvider>();

@@ -153,7 +153,7 @@ export const accountActivity = pgTable(
     createdAt: instant('created_at').notNull(),
   },
   (t) => [
-    index('account_activity_timeline').on(t.workspaceId, t.accountId, t.occurredAt, t.id),
+    index('account_activity_timeline').on(t.workspaceId, t.accountId, t.occurredAt, sql`${t.id} COLLATE "C"`),
     uniqueIndex('account_activity_dedupe').on(t.workspaceId, t.dedupeKey).where(sql`${t.dedupeKey} IS NOT NULL`),
     check('account_activity_type', sql`${t.type} IN ('identity', 'merge')`),
   ],

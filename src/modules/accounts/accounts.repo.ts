@@ -165,11 +165,6 @@ export async function addDomain(exec: Exec, ws: string, accountId: string, domai
   return r ? { added: true, claimed: r.claimed } : { added: false, claimed: false };
 }
 
-/** Claims a domain this account already records unclaimed (the API asked for it and it is free). */
-export async function claimDomain(exec: Exec, ws: string, accountId: string, domain: string): Promise<void> {
-  await exec('UPDATE account_domains SET claimed = true WHERE workspace_id = $1 AND account_id = $2 AND domain = $3', [ws, accountId, domain]);
-}
-
 export async function removeDomains(exec: Exec, ws: string, accountId: string, domains: string[]): Promise<void> {
   if (domains.length) await exec('DELETE FROM account_domains WHERE workspace_id = $1 AND account_id = $2 AND domain = ANY($3::text[])', [ws, accountId, domains]);
 }

@@ -8,7 +8,7 @@ import { recordAudit } from '../workspaces/index.ts';
 import * as repo from './accounts.repo.ts';
 import { accountSnapshot, contactSnapshot, type Account, type AccountFields, type Contact, type DuplicateGroup } from './accounts.ts';
 import { emailDomain, isFreeMailDomain, normalizeDomain } from './compute/domains.ts';
-import { activity, addAccountDomain, attributeLink, contactCreated, createAccounts, linkContact, type TxCtx } from './identity.links.ts';
+import { activity, addAccountDomain, attributeLink, contactCreated, createAccounts, linkContact, lockIdentity, type TxCtx } from './identity.links.ts';
 
 const reader = (ctx: Ctx): Exec => execOn(ctx.deps.database);
 
@@ -51,6 +51,7 @@ export async function createAccount(ctx: Ctx, input: AccountInput): Promise<Acco
   const domains = cleanDomains(input.domains ?? []);
   return ctx.deps.database.db.transaction(async (tx) => {
     const t: TxCtx = { tx, exec: execIn(tx), ctx };
+    await lockIdentity(t);
     await assertDomainsFree(t, null, domains);
     const { domains: _d, externalId, ...fields } = input;
     const [id] = await createAccounts(t, [{ ...fields, externalId: externalId ?? null, domains, origin: 'api', occurredAt: ctx.asOf }]);
@@ -76,6 +77,7 @@ export async function updateAccount(ctx: Ctx, id: string, input: AccountInput): 
   const domains = input.domains ? cleanDomains(input.domains) : undefined;
   return ctx.deps.database.db.transaction(async (tx) => {
     const t: TxCtx = { tx, exec: execIn(tx), ctx };
+    await lockIdentity(t);
     const live = await mustResolve(t.exec, ctx, id);
     await repo.accountRow(t.exec, ctx.workspaceId, live, true);
     const before = (await repo.loadAccount(t.exec, ctx.workspaceId, live))!;
@@ -168,6 +170,7 @@ export async function createContact(ctx: Ctx, input: ContactInput): Promise<Cont
   if (email && !emailDomain(email)) throw new AppError({ code: 'parameter_invalid', message: `'${input.email}' is not an email address.`, param: 'email' });
   return ctx.deps.database.db.transaction(async (tx) => {
     const t: TxCtx = { tx, exec: execIn(tx), ctx };
+    await lockIdentity(t);
     const accountId = input.account ? await mustResolve(t.exec, ctx, input.account, 'account') : null;
     const values = {
       userId: input.userId ?? null,

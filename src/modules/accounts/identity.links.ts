@@ -19,6 +19,16 @@ export interface TxCtx {
   ctx: Ctx;
 }
 
+/**
+ * Serializes the identity writes of one workspace (ingestion's identify/group/alias, the accounts
+ * and contacts API, merges) with a transaction-scoped advisory lock. They are rare next to track
+ * calls, and touch the same contacts and accounts in arbitrary orders: serialized, they cannot
+ * deadlock. Track-only batches never take it.
+ */
+export async function lockIdentity(t: TxCtx): Promise<void> {
+  await t.exec('SELECT pg_advisory_xact_lock(72539101, hashtext($1))', [t.ctx.workspaceId]);
+}
+
 const SOURCE_LABEL: Record<LinkSource, string> = { group: 'group call', api: 'API', company: 'traits.company.id', domain: 'email domain' };
 
 export async function activity(t: TxCtx, a: repo.ActivityInput): Promise<void> {
@@ -114,7 +124,8 @@ async function linkWaitingOnCompany(t: TxCtx, accountId: string, externalId: str
 /**
  * Sets a contact's account link when the new one ranks at least as high as the current one
  * (group/API links change only for a later group call or API update). Adds a timeline item to
- * the account and attaches the user's unmatched events. Returns whether the link changed.
+ * the account and attaches the user's unmatched events. Returns whether the link changed (when it
+ * did not, attaching is the caller's business, e.g. after adding an anonymous id).
  */
 export async function linkContact(
   t: TxCtx,
@@ -128,8 +139,7 @@ export async function linkContact(
       if (LINK_RANK[link.source] === 3 && (!c.accountLinkedAt || link.at > c.accountLinkedAt)) {
         await repo.setContactLink(t.exec, t.ctx.workspaceId, c.id, { accountId: link.accountId, source: link.source, linkedAt: link.at }, t.ctx.asOf);
       }
-      await attachContactEvents(t, c, link.accountId);
-      return false;
+      return false; // unchanged: its events were attached when the link was made
     }
   }
   await repo.setContactLink(t.exec, t.ctx.workspaceId, c.id, { accountId: link.accountId, source: link.source, linkedAt: link.at }, t.ctx.asOf);

@@ -5,12 +5,12 @@
 import type { Ctx, Db } from '../../context.ts';
 import { toDate } from '../../db/sql.ts';
 import { newId } from '../../kernel/ids.ts';
-import { execIn, type Exec, type IdentityPort, type NormalizedMessage } from '../events/index.ts';
+import { execIn, IDENTITY_TYPES, storedMessageIds, type Exec, type IdentityPort, type NormalizedMessage } from '../events/index.ts';
 import * as repo from './accounts.repo.ts';
 import { contactFromRow, type Contact, type LinkSource } from './accounts.ts';
 import { emailDomain, isFreeMailDomain, normalizeDomain } from './compute/domains.ts';
 import { hintsOf, resolveAccount, type Lookups, type StoredLink } from './compute/resolve.ts';
-import { activity, addAccountDomain, attachContactEvents, attributeLink, contactCreated, createAccounts, linkContact, type TxCtx } from './identity.links.ts';
+import { activity, addAccountDomain, attachContactEvents, attributeLink, contactCreated, createAccounts, linkContact, lockIdentity, type TxCtx } from './identity.links.ts';
 
 const distinct = (xs: Array<string | null | undefined>) => [...new Set(xs.filter((x): x is string => !!x))];
 const str = (v: unknown, max = 1024): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim().slice(0, max) : null);
@@ -63,8 +63,13 @@ async function resolve(exec: Exec, ctx: Ctx, messages: readonly NormalizedMessag
   };
 }
 
-async function apply(tx: Db, ctx: Ctx, messages: readonly NormalizedMessage[]): Promise<void> {
+async function apply(tx: Db, ctx: Ctx, all: readonly NormalizedMessage[]): Promise<void> {
   const t: TxCtx = { tx, exec: execIn(tx), ctx };
+  await lockIdentity(t);
+  // Identity calls already stored (a retried batch) are not applied again. Checked under the lock:
+  // a concurrent delivery of the same batch has committed by now.
+  const seen = await storedMessageIds(t.exec, ctx.workspaceId, all.filter((m) => IDENTITY_TYPES.has(m.type)).map((m) => m.messageId));
+  const messages = seen.size ? all.filter((m) => !seen.has(m.messageId)) : all;
   const groupIds = distinct(messages.map((m) => m.groupId));
   const known = await repo.accountsByExternalId(t.exec, ctx.workspaceId, groupIds);
   const missing = groupIds.filter((g) => !known.has(g));
@@ -87,16 +92,26 @@ async function apply(tx: Db, ctx: Ctx, messages: readonly NormalizedMessage[]): 
 
 export const identityResolver: IdentityPort = { resolve, apply };
 
+interface Upserted {
+  contact: Contact;
+  created: boolean;
+  /** Email or traits.company.id changed: the contact's own link may have changed. */
+  linkInputsChanged: boolean;
+  /** A new anonymous id now points at the contact: its events may need attaching. */
+  aliasAdded: boolean;
+}
+
 /**
  * Finds or creates the contact of a message (by user id; else by anonymous id, adopting an
  * anonymous contact when the user id first appears) and merges profile fields: the newest
  * message wins per key, an older one only fills gaps (late or retried deliveries change nothing).
+ * A repeated identify with nothing new costs one locked read and no write.
  */
 async function upsertContact(
   t: TxCtx,
   m: NormalizedMessage,
   profile: { traits: Record<string, unknown>; email: string | null; name: string | null; companyExternalId: string | null } | null,
-): Promise<Contact> {
+): Promise<Upserted> {
   const ws = t.ctx.workspaceId;
   let row = m.userId ? await repo.findContactRow(t.exec, ws, { userId: m.userId }, true) : undefined;
   let adopt = false;
@@ -114,26 +129,27 @@ async function upsertContact(
     traits: profile?.traits ?? {},
     traitsAt: profile ? m.timestamp : null,
   };
+  const alias = async (contactId: string) => (m.anonymousId ? repo.addAlias(t.exec, ws, m.anonymousId, contactId, 'anonymous', t.ctx.asOf) : false);
   if (!row) {
     const inserted = await repo.insertContact(t.exec, ws, newId('cont'), values, t.ctx.asOf);
     if (inserted) {
-      if (m.anonymousId) await repo.addAlias(t.exec, ws, m.anonymousId, inserted.id as string, 'anonymous', t.ctx.asOf);
-      const c = (await repo.loadContact(t.exec, ws, inserted.id as string))!;
-      await contactCreated(t, c);
-      return c;
+      const aliasAdded = await alias(inserted.id as string);
+      const contact = contactFromRow(inserted, aliasAdded ? [m.anonymousId!] : []);
+      await contactCreated(t, contact);
+      return { contact, created: true, linkInputsChanged: true, aliasAdded };
     }
     row = (await repo.findContactRow(t.exec, ws, { userId: m.userId! }, true))!; // created concurrently
   }
   const current = contactFromRow(row, []);
   if (!profile) {
     if (adopt) await repo.updateContact(t.exec, ws, current.id, { userId: m.userId }, t.ctx.asOf);
-    if (m.anonymousId) await repo.addAlias(t.exec, ws, m.anonymousId, current.id, 'anonymous', t.ctx.asOf);
-    return (await repo.loadContact(t.exec, ws, current.id))!;
+    return { contact: adopt ? { ...current, userId: m.userId } : current, created: false, linkInputsChanged: false, aliasAdded: await alias(current.id) };
   }
   const newer = !current.traitsAt || m.timestamp >= current.traitsAt;
   const pick = <T>(incoming: T | null, existing: T | null) => (incoming !== null && (newer || existing === null) ? incoming : existing);
-  const patch = {
-    userId: adopt ? m.userId : undefined,
+  const next: Contact = {
+    ...current,
+    userId: adopt ? m.userId : current.userId,
     email: pick(values.email, current.email),
     emailDomain: pick(values.emailDomain, current.emailDomain),
     name: pick(values.name, current.name),
@@ -141,26 +157,33 @@ async function upsertContact(
     traits: newer ? { ...current.traits, ...values.traits } : { ...values.traits, ...current.traits },
     traitsAt: newer ? m.timestamp : current.traitsAt,
   };
+  const linkInputsChanged = next.emailDomain !== current.emailDomain || next.companyExternalId !== current.companyExternalId;
   const changed =
     adopt ||
-    patch.email !== current.email ||
-    patch.name !== current.name ||
-    patch.companyExternalId !== current.companyExternalId ||
-    JSON.stringify(patch.traits) !== JSON.stringify(current.traits) ||
-    patch.traitsAt?.getTime() !== current.traitsAt?.getTime();
-  if (changed) await repo.updateContact(t.exec, ws, current.id, patch, t.ctx.asOf);
-  if (m.anonymousId) await repo.addAlias(t.exec, ws, m.anonymousId, current.id, 'anonymous', t.ctx.asOf);
-  return (await repo.loadContact(t.exec, ws, current.id))!;
+    linkInputsChanged ||
+    next.email !== current.email ||
+    next.name !== current.name ||
+    JSON.stringify(next.traits) !== JSON.stringify(current.traits) ||
+    next.traitsAt?.getTime() !== current.traitsAt?.getTime();
+  if (changed) {
+    const { userId, email, emailDomain: domain, name, companyExternalId, traits, traitsAt } = next;
+    await repo.updateContact(t.exec, ws, current.id, { userId: adopt ? userId : undefined, email, emailDomain: domain, name, companyExternalId, traits, traitsAt }, t.ctx.asOf);
+  }
+  return { contact: next, created: false, linkInputsChanged, aliasAdded: await alias(current.id) };
 }
 
 async function applyIdentify(t: TxCtx, m: NormalizedMessage): Promise<void> {
   const traits = m.traits ?? {};
   const hints = hintsOf(m);
   const name = str(traits.name) ?? (distinct([str(traits.firstName ?? traits.first_name), str(traits.lastName ?? traits.last_name)]).join(' ') || null);
-  const c = await upsertContact(t, m, { traits, email: hints.email, name, companyExternalId: hints.companyId });
-  const link = await attributeLink(t, c);
-  if (link) await linkContact(t, c, { ...link, at: m.timestamp, dedupeKey: `${m.messageId}:linked` });
-  else if (c.accountId) await attachContactEvents(t, c, c.accountId);
+  const r = await upsertContact(t, m, { traits, email: hints.email, name, companyExternalId: hints.companyId });
+  // The contact's own link is recomputed only when what it derives from changed; accounts and
+  // domains appearing later link waiting contacts themselves (identity.links.ts).
+  const link = r.created || r.linkInputsChanged ? await attributeLink(t, r.contact) : null;
+  const relinked = link ? await linkContact(t, r.contact, { ...link, at: m.timestamp, dedupeKey: `${m.messageId}:linked` }) : false;
+  // Unchanged link: still sweep (cheap, through the partial unmatched index) — events of this user
+  // stored unmatched by a batch that raced the link, or under a newly added anonymous id.
+  if (!relinked && r.contact.accountId) await attachContactEvents(t, r.contact, r.contact.accountId);
 }
 
 /** Group traits → firmographics (Segment's spec names, with common variants). */
@@ -209,14 +232,15 @@ async function applyGroup(t: TxCtx, m: NormalizedMessage, accountId: string): Pr
   for (const domain of groupDomains(traits)) {
     await addAccountDomain(t, { accountId, domain, source: 'group', occurredAt: m.timestamp, dedupeKey: `${m.messageId}:domain:${domain}` });
   }
-  const c = await upsertContact(t, m, null);
-  await repo.upsertMembership(t.exec, ws, accountId, c.id, m.timestamp);
-  await linkContact(t, c, { accountId, source: 'group', at: m.timestamp, dedupeKey: `${m.messageId}:linked` });
+  const r = await upsertContact(t, m, null);
+  await repo.upsertMembership(t.exec, ws, accountId, r.contact.id, m.timestamp);
+  const relinked = await linkContact(t, r.contact, { accountId, source: 'group', at: m.timestamp, dedupeKey: `${m.messageId}:linked` });
+  if (!relinked && r.contact.accountId) await attachContactEvents(t, r.contact, r.contact.accountId);
 }
 
 /** alias: previousId (an earlier id of the same person) now resolves to the userId's contact. */
 async function applyAlias(t: TxCtx, m: NormalizedMessage): Promise<void> {
-  const c = await upsertContact(t, { ...m, anonymousId: null }, null);
-  await repo.addAlias(t.exec, t.ctx.workspaceId, m.previousId!, c.id, 'previous_id', t.ctx.asOf);
-  if (c.accountId) await attachContactEvents(t, c, c.accountId);
+  const { contact } = await upsertContact(t, { ...m, anonymousId: null }, null);
+  const added = await repo.addAlias(t.exec, t.ctx.workspaceId, m.previousId!, contact.id, 'previous_id', t.ctx.asOf);
+  if (added && contact.accountId) await attachContactEvents(t, contact, contact.accountId);
 }

@@ -10,7 +10,7 @@ import { execIn, repointAccountEvents } from '../events/index.ts';
 import { recordAudit } from '../workspaces/index.ts';
 import * as repo from './accounts.repo.ts';
 import { accountSnapshot, type MergeResult } from './accounts.ts';
-import { activity, type TxCtx } from './identity.links.ts';
+import { activity, lockIdentity, type TxCtx } from './identity.links.ts';
 
 const count = async (p: Promise<Array<{ n: number }>>) => Number((await p)[0]?.n ?? 0);
 
@@ -18,6 +18,7 @@ const count = async (p: Promise<Array<{ n: number }>>) => Number((await p)[0]?.n
 export async function mergeAccounts(ctx: Ctx, sourceId: string, intoId: string): Promise<MergeResult> {
   return ctx.deps.database.db.transaction(async (tx) => {
     const t: TxCtx = { tx, exec: execIn(tx), ctx };
+    await lockIdentity(t);
     const ws = ctx.workspaceId;
     const source = await repo.accountRow(t.exec, ws, sourceId);
     if (!source) throw notFound('account', sourceId);

@@ -12,8 +12,13 @@ export async function insertEvents(
   exec: Exec,
   input: { workspaceId: string; receivedAt: Date; messages: readonly NormalizedMessage[]; ids: readonly string[]; accountIds: readonly (string | null)[] },
 ): Promise<number> {
-  const m = input.messages;
-  if (m.length === 0) return 0;
+  if (input.messages.length === 0) return 0;
+  // Rows go in messageId order: concurrent batches that overlap then take their index locks in
+  // the same order and cannot deadlock each other.
+  const order = input.messages.map((_, i) => i).sort((a, b) => (input.messages[a].messageId < input.messages[b].messageId ? -1 : 1));
+  const m = order.map((i) => input.messages[i]);
+  const ids = order.map((i) => input.ids[i]);
+  const accountIds = order.map((i) => input.accountIds[i]);
   const [r] = await exec<{ n: number }>(
     `WITH ins AS (
        INSERT INTO product_events (id, workspace_id, message_id, type, event, user_id, anonymous_id, group_id, account_id,
@@ -29,14 +34,14 @@ export async function insertEvents(
     [
       input.workspaceId,
       input.receivedAt.toISOString(),
-      input.ids,
+      ids,
       m.map((x) => x.messageId),
       m.map((x) => x.type),
       m.map((x) => x.event),
       m.map((x) => x.userId),
       m.map((x) => x.anonymousId),
       m.map((x) => x.groupId),
-      input.accountIds,
+      accountIds,
       m.map((x) => x.timestamp.toISOString()),
       m.map((x) => (x.sentAt ? x.sentAt.toISOString() : null)),
       m.map((x) => json(x.properties)),

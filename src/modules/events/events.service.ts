@@ -75,29 +75,55 @@ async function store(ctx: Ctx, messages: NormalizedMessage[], rejected: Rejectio
   const unique = firstPerMessageId(messages);
   const result: IngestResult = { accepted: messages.length, stored: 0, rejected };
   if (unique.length === 0) return result;
+  result.stored = await retryOnConflict(() => resolveAndInsert(ctx, unique, identity));
+  return result;
+}
+
+async function resolveAndInsert(ctx: Ctx, unique: NormalizedMessage[], identity: IdentityPort): Promise<number> {
   const database = ctx.deps.database;
   const ids = unique.map(() => newId('pev'));
+  let accountIds: readonly (string | null)[] = [];
+  let stored: number;
   if (!unique.some((m) => IDENTITY_TYPES.has(m.type))) {
     const exec = execOn(database);
     const resolved = await identity.resolve(exec, ctx, unique);
     if (resolved.missingGroupIds.length === 0) {
-      result.stored = await repo.insertEvents(exec, { workspaceId: ctx.workspaceId, receivedAt: ctx.asOf, messages: unique, ids, accountIds: resolved.accountIds });
-      return result;
+      stored = await repo.insertEvents(exec, { workspaceId: ctx.workspaceId, receivedAt: ctx.asOf, messages: unique, ids, accountIds: resolved.accountIds });
+      await notify(ctx, resolved.accountIds);
+      return stored;
     }
   }
-  result.stored = await database.db.transaction(async (tx) => {
+  stored = await database.db.transaction(async (tx) => {
     const exec = execIn(tx);
-    // Identity calls already stored (a retried batch) are not applied again.
-    const seen = await repo.storedMessageIds(
-      exec,
-      ctx.workspaceId,
-      unique.filter((m) => IDENTITY_TYPES.has(m.type)).map((m) => m.messageId),
-    );
-    await identity.apply(tx, ctx, seen.size ? unique.filter((m) => !seen.has(m.messageId)) : unique);
+    await identity.apply(tx, ctx, unique);
     const resolved = await identity.resolve(exec, ctx, unique);
+    accountIds = resolved.accountIds;
     return repo.insertEvents(exec, { workspaceId: ctx.workspaceId, receivedAt: ctx.asOf, messages: unique, ids, accountIds: resolved.accountIds });
   });
-  return result;
+  await notify(ctx, accountIds);
+  return stored;
+}
+
+/** After commit: the accounts this batch touched go to the registered listeners (caches, re-scoring). */
+async function notify(ctx: Ctx, accountIds: readonly (string | null)[]) {
+  const distinct = [...new Set(accountIds.filter((a): a is string => Boolean(a)))];
+  await ctx.deps.registry.notifyIngest(ctx, distinct);
+}
+
+/**
+ * Identity writes of a workspace are serialized (see IdentityPort.apply), so transactions should
+ * not deadlock; should PostgreSQL still abort one (deadlock, serialization failure, unique race),
+ * ingestion is idempotent — messageIds dedupe, identity writes are guarded — and is retried.
+ */
+async function retryOnConflict<T>(run: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (e) {
+      const code = (e as { code?: string; cause?: { code?: string } }).code ?? (e as { cause?: { code?: string } }).cause?.code;
+      if (attempt >= attempts || !code || !['40P01', '40001', '23505'].includes(code)) throw e;
+    }
+  }
 }
 
 function firstPerMessageId(messages: NormalizedMessage[]): NormalizedMessage[] {

@@ -71,7 +71,9 @@ export interface IdentityPort {
    */
   resolve(exec: Exec, ctx: Ctx, messages: readonly NormalizedMessage[]): Promise<{ accountIds: (string | null)[]; missingGroupIds: string[] }>;
   /**
-   * Inside the ingest transaction: creates accounts for unknown group ids, then applies
+   * Inside the ingest transaction: takes the workspace's identity lock (identity writes are
+   * serialized per workspace, so concurrent batches cannot deadlock), skips identity messages
+   * already stored (a retried batch), creates accounts for unknown group ids, then applies
    * identify/group/alias messages in order (contacts, traits, links, memberships, and the
    * retroactive attachment of the user's unmatched events). Idempotent.
    */

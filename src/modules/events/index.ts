@@ -9,4 +9,5 @@ export {
   listAccountEvents,
   listUnmatchedIdentities,
   repointAccountEvents,
+  storedMessageIds,
 } from './events.repo.ts';

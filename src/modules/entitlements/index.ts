@@ -1,0 +1,4 @@
+/** Entitlements: "may account A use feature F, how much is left?", and usage against limits. */
+export * from './entitlements.ts';
+export { accountUsage, checkEntitlement, clearEntitlementCache, invalidateAccounts } from './entitlements.service.ts';
+export { registerEntitlements } from './register.ts';
