@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { jobs } from '../db/schema/index.ts';
 import type { Db } from '../context.ts';
 import { newId } from '../kernel/ids.ts';
@@ -10,6 +11,12 @@ export interface EnqueueInput {
   runAt: Date;
   /** One job per (workspace, key) ever: enqueueing again is a no-op. */
   dedupeKey?: string;
+  /**
+   * Debouncing: at most one *pending* job per (workspace, key). While one waits, enqueueing
+   * again is a no-op; once it has started, the next enqueue queues a new one (which will see
+   * whatever arrived since). For "re-check this account after new events".
+   */
+  debounceKey?: string;
   maxAttempts?: number;
   /** Bookkeeping time (created_at); defaults to runAt. */
   asOf?: Date;
@@ -26,8 +33,34 @@ export async function enqueue(tx: Db, input: EnqueueInput): Promise<void> {
       payload: input.payload ?? {},
       runAt: input.runAt,
       dedupeKey: input.dedupeKey ?? null,
+      debounceKey: input.debounceKey ?? null,
       maxAttempts: input.maxAttempts ?? 10,
       createdAt: input.asOf ?? input.runAt,
     })
     .onConflictDoNothing();
+}
+
+/**
+ * Many jobs in one statement (a bill run's renewals, collections, deliveries), with `enqueue`'s
+ * semantics row by row: a dedupe key already taken — by an earlier job or a row of the same
+ * call — is skipped. The rows travel as one JSON parameter.
+ */
+export async function enqueueMany(tx: Db, inputs: readonly EnqueueInput[]): Promise<void> {
+  if (!inputs.length) return;
+  const rows = inputs.map((i) => ({
+    id: newId('job'),
+    workspace_id: i.workspaceId,
+    kind: i.kind,
+    payload: i.payload ?? {},
+    run_at: i.runAt,
+    dedupe_key: i.dedupeKey ?? null,
+    debounce_key: i.debounceKey ?? null,
+    max_attempts: i.maxAttempts ?? 10,
+    created_at: i.asOf ?? i.runAt,
+  }));
+  await tx.execute(sql`INSERT INTO jobs (id, workspace_id, kind, payload, run_at, dedupe_key, debounce_key, max_attempts, created_at)
+    SELECT id, workspace_id, kind, payload, run_at, dedupe_key, debounce_key, max_attempts, created_at
+    FROM json_to_recordset(${JSON.stringify(rows)}::json)
+      AS d(id text, workspace_id text, kind text, payload jsonb, run_at timestamptz, dedupe_key text, debounce_key text, max_attempts bigint, created_at timestamptz)
+    ON CONFLICT DO NOTHING`);
 }

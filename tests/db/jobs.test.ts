@@ -140,6 +140,23 @@ describe('job queue', () => {
     assert.equal(rows[0].n, 1);
   });
 
+  it('debounces: one pending job per key, a new one once it has run', async () => {
+    let runs = 0;
+    h.tandem.deps.registry.handle('test.debounced', {
+      transactional: true,
+      async run() {
+        runs++;
+      },
+    });
+    const now = h.clock.now();
+    for (let i = 0; i < 5; i++) await enqueue(h.database.db, { workspaceId: null, kind: 'test.debounced', runAt: now, debounceKey: 'acct_1' });
+    await h.tandem.runner.drain();
+    assert.equal(runs, 1);
+    await enqueue(h.database.db, { workspaceId: null, kind: 'test.debounced', runAt: now, debounceKey: 'acct_1' });
+    await h.tandem.runner.drain();
+    assert.equal(runs, 2);
+  });
+
   it("picks up a crashed worker's job once its lease expires", async () => {
     let runs = 0;
     h.tandem.deps.registry.handle('test.lease', {

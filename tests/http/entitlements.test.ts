@@ -29,6 +29,7 @@ describe('entitlements and usage against limits', () => {
     assert.deepEqual([r.allowed, r.limit, r.used, r.remaining, r.percent_used], [true, 100, '0', '100', '0.00']);
     assert.equal(r.period.start, sub.current_period_start);
     await s.track(c, 'API Call', 80);
+    await s.settle();
     r = await check('api_calls');
     assert.deepEqual([r.allowed, r.used, r.remaining, r.percent_used], [true, '80', '20', '80.00']);
     await s.track(c, 'API Call', 20);
@@ -40,6 +41,21 @@ describe('entitlements and usage against limits', () => {
       usage.data.map((u: any) => [u.feature, u.used, u.limit, u.percent_used]),
       [['api_calls', '100', 100, '100.00']],
     );
+  });
+
+  it('announces 80 % and 100 % of a limit once per period (usage.threshold_crossed)', async () => {
+    await s.settle();
+    const crossed = (await s.events('usage.threshold_crossed')).filter((e) => e.data.account === c.id);
+    assert.deepEqual(
+      crossed.map((e) => [e.data.feature, e.data.threshold_percent, e.data.used, e.data.limit]),
+      [
+        ['api_calls', 80, '80', 100],
+        ['api_calls', 100, '100', 100],
+      ],
+    );
+    await s.track(c, 'API Call', 5);
+    await s.settle();
+    assert.equal((await s.events('usage.threshold_crossed')).filter((e) => e.data.account === c.id).length, 2, 'not again in the same period');
   });
 
   it('resets with the next period', async () => {

@@ -2,3 +2,4 @@
 export * from './entitlements.ts';
 export { accountUsage, checkEntitlement, clearEntitlementCache, invalidateAccounts } from './entitlements.service.ts';
 export { registerEntitlements } from './register.ts';
+export { checkThresholds, THRESHOLDS } from './thresholds.service.ts';
