@@ -66,6 +66,7 @@ CREATE TABLE "jobs" (
 	"attempts" bigint DEFAULT 0 NOT NULL,
 	"max_attempts" bigint DEFAULT 10 NOT NULL,
 	"dedupe_key" text,
+	"debounce_key" text,
 	"locked_by" text,
 	"locked_until" timestamp with time zone,
 	"last_error" text,
@@ -564,6 +565,272 @@ CREATE TABLE "sandbox_charges" (
 	CONSTRAINT "sandbox_charges_code" CHECK (("sandbox_charges"."outcome" = 'succeeded') = ("sandbox_charges"."code" IS NULL))
 );
 --> statement-breakpoint
+CREATE TABLE "enrichment_cache" (
+	"workspace_id" text NOT NULL,
+	"provider" text NOT NULL,
+	"domain" text NOT NULL,
+	"found" boolean NOT NULL,
+	"data" jsonb,
+	"fetched_at" timestamp with time zone NOT NULL,
+	"expires_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "enrichment_cache_pk" PRIMARY KEY("workspace_id","provider","domain")
+);
+--> statement-breakpoint
+CREATE TABLE "scoring_backtests" (
+	"id" text PRIMARY KEY NOT NULL,
+	"workspace_id" text NOT NULL,
+	"status" text NOT NULL,
+	"params" jsonb NOT NULL,
+	"report" jsonb,
+	"error" text,
+	"created_at" timestamp with time zone NOT NULL,
+	"completed_at" timestamp with time zone,
+	CONSTRAINT "scoring_backtests_status" CHECK ("scoring_backtests"."status" IN ('pending', 'running', 'succeeded', 'failed'))
+);
+--> statement-breakpoint
+CREATE TABLE "scoring_dirty_accounts" (
+	"workspace_id" text NOT NULL,
+	"account_id" text NOT NULL,
+	"marked_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "scoring_dirty_accounts_pk" PRIMARY KEY("workspace_id","account_id")
+);
+--> statement-breakpoint
+CREATE TABLE "scoring_firmographics" (
+	"workspace_id" text NOT NULL,
+	"account_id" text NOT NULL,
+	"known_at" timestamp with time zone NOT NULL,
+	"domain" text,
+	"employees" integer,
+	"industry" text,
+	"country" text,
+	"tech_stack" jsonb NOT NULL,
+	"sources" jsonb NOT NULL,
+	CONSTRAINT "scoring_firmographics_pk" PRIMARY KEY("workspace_id","account_id","known_at"),
+	CONSTRAINT "scoring_firmographics_employees" CHECK ("scoring_firmographics"."employees" IS NULL OR "scoring_firmographics"."employees" >= 0)
+);
+--> statement-breakpoint
+CREATE TABLE "scoring_models" (
+	"id" text PRIMARY KEY NOT NULL,
+	"workspace_id" text NOT NULL,
+	"version" integer NOT NULL,
+	"name" text NOT NULL,
+	"description" text,
+	"status" text NOT NULL,
+	"config" jsonb NOT NULL,
+	"created_at" timestamp with time zone NOT NULL,
+	"activated_at" timestamp with time zone,
+	"archived_at" timestamp with time zone,
+	CONSTRAINT "scoring_models_status" CHECK ("scoring_models"."status" IN ('draft', 'shadow', 'active', 'archived')),
+	CONSTRAINT "scoring_models_version_positive" CHECK ("scoring_models"."version" >= 1)
+);
+--> statement-breakpoint
+CREATE TABLE "scoring_scores" (
+	"workspace_id" text NOT NULL,
+	"model_id" text NOT NULL,
+	"account_id" text NOT NULL,
+	"total" numeric(5, 1) NOT NULL,
+	"usage" numeric(5, 1) NOT NULL,
+	"fit" numeric(5, 1) NOT NULL,
+	"behavior" numeric(5, 1) NOT NULL,
+	"level" text NOT NULL,
+	"enterprise_fit" boolean NOT NULL,
+	"disqualified_by" text,
+	"signals" jsonb NOT NULL,
+	"indicators" jsonb NOT NULL,
+	"computed_at" timestamp with time zone NOT NULL,
+	"changed_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "scoring_scores_pk" PRIMARY KEY("workspace_id","model_id","account_id"),
+	CONSTRAINT "scoring_scores_level" CHECK ("scoring_scores"."level" IN ('none', 'sales_assist', 'enterprise')),
+	CONSTRAINT "scoring_scores_range" CHECK ("scoring_scores"."total" BETWEEN 0 AND 100 AND "scoring_scores"."usage" BETWEEN 0 AND 100 AND "scoring_scores"."fit" BETWEEN 0 AND 100 AND "scoring_scores"."behavior" BETWEEN 0 AND 100)
+);
+--> statement-breakpoint
+CREATE TABLE "scoring_snapshots" (
+	"id" text PRIMARY KEY NOT NULL,
+	"workspace_id" text NOT NULL,
+	"account_id" text NOT NULL,
+	"model_id" text NOT NULL,
+	"model_version" integer NOT NULL,
+	"total" numeric(5, 1) NOT NULL,
+	"usage" numeric(5, 1) NOT NULL,
+	"fit" numeric(5, 1) NOT NULL,
+	"behavior" numeric(5, 1) NOT NULL,
+	"level" text NOT NULL,
+	"enterprise_fit" boolean NOT NULL,
+	"disqualified_by" text,
+	"signals" jsonb NOT NULL,
+	"indicators" jsonb NOT NULL,
+	"reason" text NOT NULL,
+	"computed_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "scoring_snapshots_level" CHECK ("scoring_snapshots"."level" IN ('none', 'sales_assist', 'enterprise')),
+	CONSTRAINT "scoring_snapshots_reason" CHECK ("scoring_snapshots"."reason" IN ('signup', 'event', 'recompute', 'firmographics', 'read'))
+);
+--> statement-breakpoint
+CREATE TABLE "scoring_state" (
+	"workspace_id" text PRIMARY KEY NOT NULL,
+	"sweep_watermark" text,
+	"last_recompute_at" timestamp with time zone,
+	"last_flush_at" timestamp with time zone,
+	"last_sweep_at" timestamp with time zone,
+	"updated_at" timestamp with time zone NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "checkout_sessions" (
+	"id" text PRIMARY KEY NOT NULL,
+	"workspace_id" text NOT NULL,
+	"mode" text NOT NULL,
+	"plan_id" text NOT NULL,
+	"intervals" text[] NOT NULL,
+	"default_interval" text NOT NULL,
+	"quantity" integer DEFAULT 1 NOT NULL,
+	"success_url" text NOT NULL,
+	"cancel_url" text NOT NULL,
+	"prefill_account_id" text,
+	"customer_email" text,
+	"status" text DEFAULT 'open' NOT NULL,
+	"expires_at" timestamp with time zone NOT NULL,
+	"account_id" text,
+	"contact_id" text,
+	"subscription_id" text,
+	"invoice_id" text,
+	"payment_method_id" text,
+	"hand_raise_id" text,
+	"completed_at" timestamp with time zone,
+	"failed_attempts" integer DEFAULT 0 NOT NULL,
+	"last_error_code" text,
+	"last_error_message" text,
+	"metadata" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"created_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "checkout_sessions_mode" CHECK ("checkout_sessions"."mode" IN ('subscription', 'contact_sales')),
+	CONSTRAINT "checkout_sessions_status" CHECK ("checkout_sessions"."status" IN ('open', 'complete')),
+	CONSTRAINT "checkout_sessions_quantity" CHECK ("checkout_sessions"."quantity" >= 1),
+	CONSTRAINT "checkout_sessions_complete" CHECK (("checkout_sessions"."status" = 'complete') = ("checkout_sessions"."completed_at" IS NOT NULL))
+);
+--> statement-breakpoint
+CREATE TABLE "hand_raises" (
+	"id" text PRIMARY KEY NOT NULL,
+	"workspace_id" text NOT NULL,
+	"account_id" text NOT NULL,
+	"contact_id" text NOT NULL,
+	"plan_id" text,
+	"source" text NOT NULL,
+	"source_id" text,
+	"email" text NOT NULL,
+	"name" text,
+	"company" text,
+	"message" text,
+	"created_at" timestamp with time zone NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "hosted_page_secrets" (
+	"workspace_id" text PRIMARY KEY NOT NULL,
+	"secret" text NOT NULL,
+	"created_at" timestamp with time zone NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "portal_sessions" (
+	"id" text PRIMARY KEY NOT NULL,
+	"workspace_id" text NOT NULL,
+	"account_id" text NOT NULL,
+	"return_url" text NOT NULL,
+	"expires_at" timestamp with time zone NOT NULL,
+	"created_at" timestamp with time zone NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "upgrade_policies" (
+	"workspace_id" text PRIMARY KEY NOT NULL,
+	"large_upgrade_arr_threshold" bigint NOT NULL,
+	"currency" text NOT NULL,
+	"annual_commitment_discount_percent" numeric NOT NULL,
+	"net_terms_allowed_motions" text[] NOT NULL,
+	"card_allowed_motions" text[] NOT NULL,
+	"net_terms_days" integer[] NOT NULL,
+	"updated_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "upgrade_policies_threshold" CHECK ("upgrade_policies"."large_upgrade_arr_threshold" >= 0),
+	CONSTRAINT "upgrade_policies_discount" CHECK ("upgrade_policies"."annual_commitment_discount_percent" >= 0 AND "upgrade_policies"."annual_commitment_discount_percent" < 100)
+);
+--> statement-breakpoint
+CREATE TABLE "quote_lines" (
+	"id" text PRIMARY KEY NOT NULL,
+	"workspace_id" text NOT NULL,
+	"quote_id" text NOT NULL,
+	"price_id" text NOT NULL,
+	"position" integer NOT NULL,
+	"unit_amount" bigint,
+	"discount_percent" numeric,
+	"discount_amount" bigint,
+	CONSTRAINT "quote_lines_amounts" CHECK (("quote_lines"."unit_amount" IS NULL OR "quote_lines"."unit_amount" >= 0) AND ("quote_lines"."discount_amount" IS NULL OR "quote_lines"."discount_amount" > 0)),
+	CONSTRAINT "quote_lines_one_discount" CHECK ("quote_lines"."discount_percent" IS NULL OR "quote_lines"."discount_amount" IS NULL),
+	CONSTRAINT "quote_lines_percent" CHECK ("quote_lines"."discount_percent" IS NULL OR ("quote_lines"."discount_percent" > 0 AND "quote_lines"."discount_percent" <= 100))
+);
+--> statement-breakpoint
+CREATE TABLE "quote_settings" (
+	"workspace_id" text PRIMARY KEY NOT NULL,
+	"max_discount_percent" numeric NOT NULL,
+	"tcv_threshold" bigint NOT NULL,
+	"currency" text NOT NULL,
+	"approver_role" text NOT NULL,
+	"default_expiry_days" integer NOT NULL,
+	"token_secret" text NOT NULL,
+	"next_number" bigint DEFAULT 1 NOT NULL,
+	"updated_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "quote_settings_discount" CHECK ("quote_settings"."max_discount_percent" >= 0 AND "quote_settings"."max_discount_percent" <= 100),
+	CONSTRAINT "quote_settings_tcv" CHECK ("quote_settings"."tcv_threshold" >= 0),
+	CONSTRAINT "quote_settings_expiry" CHECK ("quote_settings"."default_expiry_days" BETWEEN 1 AND 365)
+);
+--> statement-breakpoint
+CREATE TABLE "quotes" (
+	"id" text PRIMARY KEY NOT NULL,
+	"workspace_id" text NOT NULL,
+	"number" text NOT NULL,
+	"status" text NOT NULL,
+	"account_id" text NOT NULL,
+	"plan_id" text NOT NULL,
+	"plan_version_id" text NOT NULL,
+	"currency" text NOT NULL,
+	"interval" text NOT NULL,
+	"quantity" integer NOT NULL,
+	"term_months" integer NOT NULL,
+	"start_date" timestamp with time zone,
+	"collection_method" text NOT NULL,
+	"days_until_due" integer,
+	"expires_at" timestamp with time zone NOT NULL,
+	"discount_type" text,
+	"discount_percent" numeric,
+	"discount_amount" bigint,
+	"free_months" integer DEFAULT 0 NOT NULL,
+	"requested_by_customer" boolean DEFAULT false NOT NULL,
+	"source_subscription_id" text,
+	"memo" text,
+	"approval_reasons" jsonb DEFAULT '[]'::jsonb NOT NULL,
+	"approval" jsonb,
+	"acceptance" jsonb,
+	"decline_reason" text,
+	"accepted_preview" jsonb,
+	"conversion_type" text,
+	"subscription_id" text,
+	"contract_start" timestamp with time zone,
+	"created_by" jsonb NOT NULL,
+	"submitted_at" timestamp with time zone,
+	"approved_at" timestamp with time zone,
+	"sent_at" timestamp with time zone,
+	"accepted_at" timestamp with time zone,
+	"declined_at" timestamp with time zone,
+	"expired_at" timestamp with time zone,
+	"converted_at" timestamp with time zone,
+	"created_at" timestamp with time zone NOT NULL,
+	"updated_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "quotes_status" CHECK ("quotes"."status" IN ('draft', 'pending_approval', 'approved', 'sent', 'accepted', 'declined', 'expired', 'converted')),
+	CONSTRAINT "quotes_interval" CHECK ("quotes"."interval" IN ('month', 'year')),
+	CONSTRAINT "quotes_quantity" CHECK ("quotes"."quantity" >= 1),
+	CONSTRAINT "quotes_term" CHECK ("quotes"."term_months" >= 1 AND "quotes"."term_months" <= 120),
+	CONSTRAINT "quotes_free_months" CHECK ("quotes"."free_months" >= 0 AND "quotes"."free_months" < "quotes"."term_months"),
+	CONSTRAINT "quotes_collection" CHECK ("quotes"."collection_method" IN ('charge_automatically', 'send_invoice')),
+	CONSTRAINT "quotes_net_terms" CHECK (("quotes"."collection_method" = 'send_invoice') = ("quotes"."days_until_due" IS NOT NULL)),
+	CONSTRAINT "quotes_discount" CHECK (("quotes"."discount_type" IS NULL AND "quotes"."discount_percent" IS NULL AND "quotes"."discount_amount" IS NULL)
+        OR ("quotes"."discount_type" = 'percent' AND "quotes"."discount_percent" > 0 AND "quotes"."discount_percent" <= 100 AND "quotes"."discount_amount" IS NULL)
+        OR ("quotes"."discount_type" = 'amount' AND "quotes"."discount_amount" > 0 AND "quotes"."discount_percent" IS NULL))
+);
+--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "audit_log" ADD CONSTRAINT "audit_log_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "idempotency_keys" ADD CONSTRAINT "idempotency_keys_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -613,6 +880,7 @@ CREATE INDEX "events_type" ON "events" USING btree ("workspace_id","type","id");
 CREATE INDEX "jobs_due" ON "jobs" USING btree ("status","run_at") WHERE "jobs"."status" IN ('pending', 'running');--> statement-breakpoint
 CREATE INDEX "jobs_workspace_due" ON "jobs" USING btree ("workspace_id","run_at") WHERE "jobs"."status" IN ('pending', 'running');--> statement-breakpoint
 CREATE UNIQUE INDEX "jobs_dedupe" ON "jobs" USING btree (coalesce("workspace_id", ''),"dedupe_key") WHERE "jobs"."dedupe_key" IS NOT NULL;--> statement-breakpoint
+CREATE UNIQUE INDEX "jobs_debounce" ON "jobs" USING btree (coalesce("workspace_id", ''),"debounce_key") WHERE "jobs"."debounce_key" IS NOT NULL AND "jobs"."status" = 'pending';--> statement-breakpoint
 CREATE UNIQUE INDEX "billable_metrics_workspace_key" ON "billable_metrics" USING btree ("workspace_id","key");--> statement-breakpoint
 CREATE INDEX "billable_metrics_event" ON "billable_metrics" USING btree ("workspace_id","event_name");--> statement-breakpoint
 CREATE UNIQUE INDEX "entitlements_version_feature" ON "entitlements" USING btree ("workspace_id","plan_version_id","feature_id");--> statement-breakpoint
@@ -622,10 +890,9 @@ CREATE UNIQUE INDEX "plans_workspace_key" ON "plans" USING btree ("workspace_id"
 CREATE INDEX "plans_workspace" ON "plans" USING btree ("workspace_id","id");--> statement-breakpoint
 CREATE INDEX "prices_version" ON "prices" USING btree ("workspace_id","plan_version_id","position");--> statement-breakpoint
 CREATE UNIQUE INDEX "product_events_message" ON "product_events" USING btree ("workspace_id","message_id");--> statement-breakpoint
-CREATE INDEX "product_events_account_time" ON "product_events" USING btree ("workspace_id","account_id","timestamp","id");--> statement-breakpoint
-CREATE INDEX "product_events_user" ON "product_events" USING btree ("workspace_id","user_id");--> statement-breakpoint
-CREATE INDEX "product_events_unmatched_anon" ON "product_events" USING btree ("workspace_id","anonymous_id") WHERE "product_events"."account_id" IS NULL;--> statement-breakpoint
-CREATE INDEX "account_activity_timeline" ON "account_activity" USING btree ("workspace_id","account_id","occurred_at","id");--> statement-breakpoint
+CREATE INDEX "product_events_account_time" ON "product_events" USING btree ("workspace_id","account_id","timestamp","id" COLLATE "C");--> statement-breakpoint
+CREATE INDEX "product_events_unmatched" ON "product_events" USING btree ("workspace_id","user_id","anonymous_id") WHERE "product_events"."account_id" IS NULL;--> statement-breakpoint
+CREATE INDEX "account_activity_timeline" ON "account_activity" USING btree ("workspace_id","account_id","occurred_at","id" COLLATE "C");--> statement-breakpoint
 CREATE UNIQUE INDEX "account_activity_dedupe" ON "account_activity" USING btree ("workspace_id","dedupe_key") WHERE "account_activity"."dedupe_key" IS NOT NULL;--> statement-breakpoint
 CREATE UNIQUE INDEX "account_domains_pk" ON "account_domains" USING btree ("workspace_id","domain","account_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "account_domains_claimed" ON "account_domains" USING btree ("workspace_id","domain") WHERE "account_domains"."claimed";--> statement-breakpoint
@@ -670,4 +937,20 @@ CREATE INDEX "payments_invoice" ON "payments" USING btree ("workspace_id","invoi
 CREATE INDEX "payments_account" ON "payments" USING btree ("workspace_id","account_id","id");--> statement-breakpoint
 CREATE INDEX "sandbox_cards_workspace" ON "sandbox_cards" USING btree ("workspace_id","id");--> statement-breakpoint
 CREATE UNIQUE INDEX "sandbox_charges_idempotency" ON "sandbox_charges" USING btree ("workspace_id","idempotency_key");--> statement-breakpoint
-CREATE INDEX "sandbox_charges_prefix" ON "sandbox_charges" USING btree ("workspace_id","key_prefix","token");
+CREATE INDEX "sandbox_charges_prefix" ON "sandbox_charges" USING btree ("workspace_id","key_prefix","token");--> statement-breakpoint
+CREATE INDEX "scoring_backtests_list" ON "scoring_backtests" USING btree ("workspace_id","id");--> statement-breakpoint
+CREATE UNIQUE INDEX "scoring_models_version" ON "scoring_models" USING btree ("workspace_id","version");--> statement-breakpoint
+CREATE UNIQUE INDEX "scoring_models_one_active" ON "scoring_models" USING btree ("workspace_id") WHERE "scoring_models"."status" = 'active';--> statement-breakpoint
+CREATE UNIQUE INDEX "scoring_models_one_shadow" ON "scoring_models" USING btree ("workspace_id") WHERE "scoring_models"."status" = 'shadow';--> statement-breakpoint
+CREATE INDEX "scoring_models_list" ON "scoring_models" USING btree ("workspace_id","id");--> statement-breakpoint
+CREATE INDEX "scoring_scores_account" ON "scoring_scores" USING btree ("workspace_id","account_id");--> statement-breakpoint
+CREATE INDEX "scoring_snapshots_account" ON "scoring_snapshots" USING btree ("workspace_id","account_id","model_id","id");--> statement-breakpoint
+CREATE INDEX "checkout_sessions_workspace" ON "checkout_sessions" USING btree ("workspace_id","id");--> statement-breakpoint
+CREATE INDEX "hand_raises_workspace" ON "hand_raises" USING btree ("workspace_id","id");--> statement-breakpoint
+CREATE INDEX "hand_raises_account" ON "hand_raises" USING btree ("workspace_id","account_id");--> statement-breakpoint
+CREATE INDEX "portal_sessions_workspace" ON "portal_sessions" USING btree ("workspace_id","id");--> statement-breakpoint
+CREATE UNIQUE INDEX "quote_lines_price" ON "quote_lines" USING btree ("quote_id","price_id");--> statement-breakpoint
+CREATE INDEX "quote_lines_quote" ON "quote_lines" USING btree ("workspace_id","quote_id","position");--> statement-breakpoint
+CREATE INDEX "quotes_workspace" ON "quotes" USING btree ("workspace_id","id");--> statement-breakpoint
+CREATE INDEX "quotes_account" ON "quotes" USING btree ("workspace_id","account_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "quotes_number" ON "quotes" USING btree ("workspace_id","number");
