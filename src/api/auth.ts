@@ -26,8 +26,9 @@ function extractKey(header: string | undefined, mode: AuthMode): string | undefi
   if (/^basic$/i.test(scheme)) {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const user = decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : decoded;
-    // Stripe-style clients also send the secret key as the Basic user name.
-    return mode === 'ingest' || user.startsWith('sk_') ? user : undefined;
+    // Stripe-style clients also send the secret key as the Basic user name; a write key sent this
+    // way to the management API is recognised, so the answer is the precise 403, not a 401.
+    return mode === 'ingest' || user.startsWith('sk_') || user.startsWith('wk_') ? user : undefined;
   }
   return undefined;
 }

@@ -45,10 +45,14 @@ describe('authentication and scopes', () => {
     assert.equal((await h.api(ro).get('/v1/api_keys')).status, 403, 'listing keys needs admin');
   });
 
-  it('refuses a write key on the management API', async () => {
+  it('refuses a write key on the management API, as Bearer or as Basic user name', async () => {
     const r = await h.api(ws.writeKey).get('/v1/workspace');
     assert.equal(r.status, 403);
     assert.equal(r.body.error.code, 'write_key_not_allowed');
+    const basic = await h.tandem.app.inject({ method: 'GET', url: '/v1/workspace', headers: { authorization: `Basic ${Buffer.from(`${ws.writeKey}:`).toString('base64')}` } });
+    assert.equal(basic.statusCode, 403);
+    const secretAsBasic = await h.tandem.app.inject({ method: 'GET', url: '/v1/workspace', headers: { authorization: `Basic ${Buffer.from(`${ws.secretKey}:`).toString('base64')}` } });
+    assert.equal(secretAsBasic.statusCode, 200);
   });
 
   it('stops accepting a revoked key', async () => {
