@@ -52,15 +52,16 @@ export async function enqueueMany(tx: Db, inputs: readonly EnqueueInput[]): Prom
     workspace_id: i.workspaceId,
     kind: i.kind,
     payload: i.payload ?? {},
-    run_at: i.runAt,
+    // Instants as ISO text up front: JSON.stringify's own Date handling is several times slower.
+    run_at: i.runAt.toISOString(),
     dedupe_key: i.dedupeKey ?? null,
     debounce_key: i.debounceKey ?? null,
     max_attempts: i.maxAttempts ?? 10,
-    created_at: i.asOf ?? i.runAt,
+    created_at: (i.asOf ?? i.runAt).toISOString(),
   }));
   await tx.execute(sql`INSERT INTO jobs (id, workspace_id, kind, payload, run_at, dedupe_key, debounce_key, max_attempts, created_at)
     SELECT id, workspace_id, kind, payload, run_at, dedupe_key, debounce_key, max_attempts, created_at
-    FROM json_to_recordset(${JSON.stringify(rows)}::json)
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
       AS d(id text, workspace_id text, kind text, payload jsonb, run_at timestamptz, dedupe_key text, debounce_key text, max_attempts bigint, created_at timestamptz)
     ON CONFLICT DO NOTHING`);
 }

@@ -96,14 +96,6 @@ export async function insertSchedule(
   await db.insert(subscriptionSchedules).values(s);
 }
 
-export async function setScheduleStatus(db: Db, workspaceId: string, ids: string[], status: 'applied' | 'canceled', at: Date): Promise<void> {
-  if (!ids.length) return;
-  await db
-    .update(subscriptionSchedules)
-    .set({ status, appliedAt: status === 'applied' ? at : null })
-    .where(and(eq(subscriptionSchedules.workspaceId, workspaceId), inArray(subscriptionSchedules.id, ids)));
-}
-
 export async function findInvoice(db: Db, workspaceId: string, id: string, opts: { forUpdate?: boolean } = {}): Promise<Invoice | undefined> {
   const q = db.select().from(invoices).where(and(eq(invoices.workspaceId, workspaceId), eq(invoices.id, id))).limit(1);
   const [row] = opts.forUpdate ? await q.for('update') : await q;
@@ -123,15 +115,6 @@ export async function listInvoices(
   return (await db.select().from(invoices).where(and(...conds)).orderBy(desc(invoices.id)).limit(q.limit + 1)) as Invoice[];
 }
 
-export async function insertInvoice(db: Db, inv: Invoice): Promise<void> {
-  await db.insert(invoices).values(inv);
-}
-
-/** Only an empty draft (all its lines were billed before) is ever deleted. */
-export async function deleteDraftInvoice(db: Db, workspaceId: string, id: string): Promise<void> {
-  await db.delete(invoices).where(and(eq(invoices.workspaceId, workspaceId), eq(invoices.id, id), eq(invoices.status, 'draft')));
-}
-
 export async function updateInvoice(db: Db, workspaceId: string, id: string, patch: Partial<Invoice>): Promise<Invoice> {
   const [row] = await db
     .update(invoices)
@@ -139,20 +122,6 @@ export async function updateInvoice(db: Db, workspaceId: string, id: string, pat
     .where(and(eq(invoices.workspaceId, workspaceId), eq(invoices.id, id)))
     .returning();
   return row as Invoice;
-}
-
-/**
- * Inserts lines, skipping any whose (subscription, charge, period start) was billed before.
- * Returns the lines actually inserted: a re-run inserts none.
- */
-export async function insertLines(db: Db, workspaceId: string, lines: InvoiceLine[]): Promise<InvoiceLine[]> {
-  if (!lines.length) return [];
-  const rows = await db
-    .insert(invoiceLines)
-    .values(lines.map((l) => ({ ...l, workspaceId })))
-    .onConflictDoNothing()
-    .returning();
-  return rows as unknown as InvoiceLine[];
 }
 
 export async function linesOf(db: Db, workspaceId: string, invoiceIds: string[]): Promise<InvoiceLine[]> {
@@ -166,12 +135,21 @@ export async function linesOf(db: Db, workspaceId: string, invoiceIds: string[])
 
 /** Next number of a per-workspace sequence (invoices, credit notes), inside the caller's transaction. */
 export async function nextNumber(db: Db, workspaceId: string, kind: 'invoice' | 'credit_note'): Promise<number> {
+  return nextNumbers(db, workspaceId, kind, 1);
+}
+
+/**
+ * Allocates `count` consecutive numbers of a sequence in one statement and returns the first.
+ * The row stays locked until commit, so concurrent allocations queue and a rolled-back
+ * allocation leaves no gap.
+ */
+export async function nextNumbers(db: Db, workspaceId: string, kind: 'invoice' | 'credit_note', count: number): Promise<number> {
   const [row] = await db
     .insert(numberSequences)
-    .values({ workspaceId, kind, next: 2 })
-    .onConflictDoUpdate({ target: [numberSequences.workspaceId, numberSequences.kind], set: { next: sql`${numberSequences.next} + 1` } })
+    .values({ workspaceId, kind, next: count + 1 })
+    .onConflictDoUpdate({ target: [numberSequences.workspaceId, numberSequences.kind], set: { next: sql`${numberSequences.next} + ${count}` } })
     .returning({ next: numberSequences.next });
-  return row.next - 1;
+  return row.next - count;
 }
 
 export async function creditBalance(db: Db, workspaceId: string, accountId: string, currency: string): Promise<number> {

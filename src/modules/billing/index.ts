@@ -5,10 +5,12 @@
  * renewals driven by the workspace clock, and bill runs that never bill a period twice.
  */
 export * from './billing.ts';
-export { createSubscription, changeSubscription, cancelSubscription, getSubscription, renew, start, upcomingInvoice, type ChangeInput, type CreateSubscriptionInput } from './subscriptions.service.ts';
-export { createDraft, finalize, issueCreditNote, markUncollectible, voidInvoice } from './invoices.service.ts';
+export { createSubscription, changeSubscription, cancelSubscription, getSubscription, start, upcomingInvoice, type ChangeInput, type CreateSubscriptionInput } from './subscriptions.service.ts';
+export { renewMany, type Renewed } from './renewal.service.ts';
+export { createDraft, finalize, finalizeMany, issueInvoices, type DraftInput } from './invoices.finalize.ts';
+export { issueCreditNote, markUncollectible, voidInvoice } from './invoices.service.ts';
 export { collect, markOverdue, payInvoice } from './collection.service.ts';
-export { runBillRun, type BillRunResult } from './bill-run.service.ts';
+export { runBillRun, type BillRunOptions, type BillRunResult } from './bill-run.service.ts';
 export { registerBilling } from './register.ts';
 export * from './billing.queries.ts';
 export { invoiceView, subscriptionView, lineView, creditNoteView } from './views.ts';

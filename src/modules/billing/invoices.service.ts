@@ -1,140 +1,16 @@
 import type { Ctx, Db } from '../../context.ts';
-import { enqueue } from '../../jobs/queue.ts';
 import { publish } from '../../jobs/outbox.ts';
-import { addDays } from '../../kernel/dates.ts';
 import { AppError, notFound } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
 import { recordAudit } from '../workspaces/index.ts';
 import * as repo from './billing.repo.ts';
-import { INVOICE_TRANSITIONS, type BillingReason, type CollectionMethod, type Invoice, type InvoiceLine, type InvoiceStatus } from './billing.ts';
-import { totals, type ComputedLine } from './compute/invoice.ts';
-import type { Period } from './compute/periods.ts';
+import { INVOICE_TRANSITIONS, type Invoice, type InvoiceStatus } from './billing.ts';
 import { invoiceView } from './views.ts';
-
-export const INVOICE_PREFIX_DEFAULT = 'INV';
-
-export interface DraftInput {
-  accountId: string;
-  subscriptionId: string | null;
-  currency: string;
-  collectionMethod: CollectionMethod;
-  daysUntilDue: number | null;
-  billingReason: BillingReason;
-  period: Period | null;
-  lines: ComputedLine[];
-  memo?: string | null;
-}
-
-/**
- * Writes a draft invoice with its lines. Lines whose (subscription, charge, period start) were
- * billed before are skipped by the database; if nothing is left, no invoice is created and
- * `null` is returned — which is how re-running a bill run finds "nothing to do".
- */
-export async function createDraft(tx: Db, ctx: Ctx, input: DraftInput): Promise<{ invoice: Invoice; lines: InvoiceLine[] } | null> {
-  if (!input.lines.length) return null;
-  const id = newId('inv');
-  const candidates: InvoiceLine[] = input.lines.map((l, i) => ({
-    id: newId('il'),
-    invoiceId: id,
-    subscriptionId: input.subscriptionId,
-    kind: l.kind,
-    chargeKey: l.chargeKey,
-    priceId: l.priceId,
-    description: l.description,
-    periodStart: l.periodStart,
-    periodEnd: l.periodEnd,
-    quantity: l.quantity,
-    unitAmountDecimal: l.unitAmountDecimal,
-    amount: l.amount,
-    currency: input.currency,
-    position: i,
-  }));
-  const invoice: Invoice = {
-    id,
-    workspaceId: ctx.workspaceId,
-    accountId: input.accountId,
-    subscriptionId: input.subscriptionId,
-    number: null,
-    status: 'draft',
-    billingReason: input.billingReason,
-    currency: input.currency,
-    collectionMethod: input.collectionMethod,
-    daysUntilDue: input.daysUntilDue,
-    periodStart: input.period?.start ?? null,
-    periodEnd: input.period?.end ?? null,
-    subtotal: 0,
-    balanceApplied: 0,
-    total: 0,
-    amountDue: 0,
-    amountPaid: 0,
-    amountCredited: 0,
-    dueAt: null,
-    attemptCount: 0,
-    nextPaymentAttempt: null,
-    overdueAt: null,
-    finalizedAt: null,
-    paidAt: null,
-    voidedAt: null,
-    markedUncollectibleAt: null,
-    memo: input.memo ?? null,
-    createdAt: ctx.asOf,
-  };
-  await repo.insertInvoice(tx, invoice);
-  const inserted = await repo.insertLines(tx, ctx.workspaceId, candidates);
-  if (inserted.length === 0) {
-    await repo.deleteDraftInvoice(tx, ctx.workspaceId, id);
-    return null;
-  }
-  const t = totals(inserted);
-  if (t.subtotal < 0) throw new Error(`invoice ${id} would total ${t.subtotal}: credits go to credit notes`);
-  const updated = await repo.updateInvoice(tx, ctx.workspaceId, id, { subtotal: t.subtotal, total: t.total, amountDue: t.total });
-  return { invoice: updated, lines: inserted.sort((a, b) => a.position - b.position) };
-}
 
 export function assertTransition(inv: Invoice, to: InvoiceStatus) {
   if (!INVOICE_TRANSITIONS[inv.status].includes(to)) {
     throw new AppError({ code: 'state_conflict', message: `Invoice ${inv.id} is ${inv.status}; it cannot become ${to}.` });
   }
-}
-
-function formatNumber(prefix: string, n: number): string {
-  return `${prefix}-${String(n).padStart(6, '0')}`;
-}
-
-/**
- * draft → open: numbered (per workspace, sequential), immutable from here on, due date from Net
- * terms, the account's credit balance applied. A zero amount due is paid at once. A card invoice
- * is queued for collection; an invoice on terms gets an overdue check at its due date.
- */
-export async function finalize(tx: Db, ctx: Ctx, invoiceId: string): Promise<Invoice> {
-  const inv = await repo.findInvoice(tx, ctx.workspaceId, invoiceId, { forUpdate: true });
-  if (!inv) throw notFound('invoice', invoiceId);
-  assertTransition(inv, 'open');
-  const number = formatNumber(INVOICE_PREFIX_DEFAULT, await repo.nextNumber(tx, ctx.workspaceId, 'invoice'));
-  const credit = await repo.creditBalance(tx, ctx.workspaceId, inv.accountId, inv.currency);
-  const t = totals([{ amount: inv.subtotal }], credit);
-  await repo.adjustBalance(tx, ctx.workspaceId, inv.accountId, inv.currency, -t.balanceApplied);
-  const dueAt = inv.collectionMethod === 'send_invoice' ? addDays(ctx.asOf, inv.daysUntilDue ?? 30) : ctx.asOf;
-  const paidNow = t.amountDue === 0;
-  const updated = await repo.updateInvoice(tx, ctx.workspaceId, inv.id, {
-    number,
-    status: paidNow ? 'paid' : 'open',
-    balanceApplied: t.balanceApplied,
-    total: t.total,
-    amountDue: t.amountDue,
-    finalizedAt: ctx.asOf,
-    paidAt: paidNow ? ctx.asOf : null,
-    dueAt,
-  });
-  await publish(tx, ctx, 'invoice.finalized', { invoice: invoiceView(updated) });
-  if (paidNow) await publish(tx, ctx, 'invoice.paid', { invoice: invoiceView(updated) });
-  else if (updated.collectionMethod === 'charge_automatically') {
-    await enqueue(tx, { workspaceId: ctx.workspaceId, kind: 'billing.collect', runAt: ctx.asOf, payload: { invoice_id: inv.id, attempt: 1 }, dedupeKey: `collect:${inv.id}:1` });
-  } else {
-    await enqueue(tx, { workspaceId: ctx.workspaceId, kind: 'billing.overdue', runAt: dueAt, payload: { invoice_id: inv.id }, dedupeKey: `overdue:${inv.id}` });
-  }
-  await recordAudit(tx, ctx, { action: 'invoice.finalized', entityType: 'invoice', entityId: inv.id, before: { status: inv.status }, after: { status: updated.status, number, amount_due: updated.amountDue } });
-  return updated;
 }
 
 /** Records money received against an invoice; paid in full → `paid`. */

@@ -1,6 +1,7 @@
 import type { JobRegistry } from '../../jobs/registry.ts';
 import { collect, markOverdue } from './collection.service.ts';
-import { renew, start } from './subscriptions.service.ts';
+import { renewMany } from './renewal.service.ts';
+import { start } from './subscriptions.service.ts';
 
 /**
  * Billing's jobs, all due on the workspace clock:
@@ -13,7 +14,7 @@ export function registerBilling(registry: JobRegistry): void {
   registry.handle('billing.renew', {
     transactional: true,
     async run(tx, ctx) {
-      await renew(tx, ctx, String(ctx.job.payload.subscription_id));
+      await renewMany(tx, ctx, [String(ctx.job.payload.subscription_id)]);
     },
   });
   registry.handle('billing.start', {

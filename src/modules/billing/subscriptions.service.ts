@@ -10,8 +10,10 @@ import * as repo from './billing.repo.ts';
 import { LIVE_STATUSES, OPEN_STATUSES, type CollectionMethod, type DunningFinalAction, type Subscription, type SubscriptionChange } from './billing.ts';
 import { prorationLines, usageLines, advanceLines, type BillableItem, type ComputedLine } from './compute/invoice.ts';
 import { periodFrom, type Interval, type Period } from './compute/periods.ts';
-import { createDraft, finalize, issueCreditNote } from './invoices.service.ts';
+import { createDraft, finalize } from './invoices.finalize.ts';
+import { issueCreditNote } from './invoices.service.ts';
 import { planRenewal, pricedPlan, usageFor } from './plan.ts';
+import { renewalJob } from './renewal.service.ts';
 import { subscriptionView } from './views.ts';
 import { requireAccount } from './accounts-port.ts';
 
@@ -41,16 +43,6 @@ async function resolvePlan(tx: Db, ctx: Ctx, ref: string, versionId?: string) {
   const version = await getPlanVersion(tx, ctx.workspaceId, versionId);
   if (version.planId !== plan.id) throw new AppError({ code: 'parameter_invalid', message: `Version ${versionId} belongs to another plan.`, param: 'plan_version' });
   return { plan, version };
-}
-
-function schedulingJob(sub: Subscription) {
-  return {
-    workspaceId: sub.workspaceId,
-    kind: 'billing.renew',
-    runAt: sub.currentPeriodEnd,
-    payload: { subscription_id: sub.id },
-    dedupeKey: `renew:${sub.id}:${sub.currentPeriodEnd.toISOString()}`,
-  };
 }
 
 async function history(tx: Db, ctx: Ctx, sub: Subscription, type: string, before: unknown, after: unknown) {
@@ -144,7 +136,7 @@ async function beginFirstPeriod(tx: Db, ctx: Ctx, sub: Subscription, items: Bill
     });
     if (draft) await finalize(tx, ctx, draft.invoice.id);
   }
-  await enqueue(tx, { ...schedulingJob(sub), asOf: ctx.asOf });
+  await enqueue(tx, renewalJob(sub, ctx.asOf));
 }
 
 /** The start of a scheduled subscription (job `billing.start` at its start date). */
@@ -172,63 +164,6 @@ async function lockLive(tx: Db, ctx: Ctx, id: string): Promise<Subscription> {
   if (!sub) throw notFound('subscription', id);
   if (!OPEN_STATUSES.includes(sub.status)) throw new AppError({ code: 'state_conflict', message: `Subscription ${id} is ${sub.status}.` });
   return sub;
-}
-
-/**
- * The renewal at the end of a period (a job at `current_period_end`, or a bill run): bill the
- * ended period's usage in arrears, apply the changes scheduled for this instant, then either end
- * the subscription or start the next period and bill its fees in advance — all in one
- * transaction. Re-running it for the same period finds nothing due: the subscription has moved
- * on, and the invoice lines' unique keys refuse a second bill for any (charge, period).
- */
-export async function renew(tx: Db, ctx: Ctx, subscriptionId: string): Promise<{ renewed: boolean; invoiceId: string | null }> {
-  const sub = await repo.findSubscription(tx, ctx.workspaceId, subscriptionId, { forUpdate: true });
-  if (!sub || !LIVE_STATUSES.includes(sub.status) || sub.currentPeriodEnd > ctx.asOf) return { renewed: false, invoiceId: null };
-  const at = sub.currentPeriodEnd;
-  const rctx: Ctx = { ...ctx, asOf: at };
-  const plan = await planRenewal(tx, sub);
-  await repo.setScheduleStatus(tx, ctx.workspaceId, plan.scheduleIds, 'applied', at);
-  let after: Subscription;
-  if (plan.cancel) {
-    after = await repo.updateSubscription(tx, ctx.workspaceId, sub.id, { status: 'canceled', canceledAt: sub.canceledAt ?? at, endedAt: at, updatedAt: at });
-  } else {
-    const next = plan.next!;
-    after = await repo.updateSubscription(tx, ctx.workspaceId, sub.id, {
-      planId: plan.after.planId,
-      planVersionId: plan.after.planVersionId,
-      interval: plan.after.interval,
-      quantity: plan.after.quantity,
-      collectionMethod: plan.after.collectionMethod,
-      daysUntilDue: plan.after.daysUntilDue,
-      paymentMethodId: plan.after.paymentMethodId,
-      status: sub.status === 'trialing' ? 'active' : sub.status,
-      currentPeriodStart: next.start,
-      currentPeriodEnd: next.end,
-      usageSince: next.start,
-      updatedAt: at,
-    });
-    if (plan.scheduleIds.length) await repo.replaceOverrides(tx, ctx.workspaceId, sub.id, plan.overrides);
-    await enqueue(tx, { ...schedulingJob(after), asOf: at });
-  }
-  const draft = await createDraft(tx, rctx, {
-    accountId: sub.accountId,
-    subscriptionId: sub.id,
-    currency: sub.currency,
-    // Invoices follow the collection method in force from this instant (a switch at renewal applies here).
-    collectionMethod: after.collectionMethod,
-    daysUntilDue: after.daysUntilDue,
-    billingReason: plan.cancel ? 'subscription_cancel' : 'subscription_cycle',
-    period: plan.next ?? plan.ended,
-    lines: plan.lines,
-  });
-  if (draft) await finalize(tx, rctx, draft.invoice.id);
-  await history(tx, rctx, sub, plan.cancel ? 'ended' : 'renewed', subscriptionView(sub), subscriptionView(after));
-  if (plan.cancel) await publish(tx, rctx, 'subscription.canceled', { subscription: subscriptionView(after) });
-  else if (plan.scheduleIds.length || sub.status !== after.status) await publish(tx, rctx, 'subscription.updated', { subscription: subscriptionView(after), previous: subscriptionView(sub) });
-  if (plan.after.collectionMethod !== sub.collectionMethod) {
-    await publish(tx, rctx, 'subscription.payment_method_changed', { subscription: subscriptionView(after), previous_collection_method: sub.collectionMethod });
-  }
-  return { renewed: true, invoiceId: draft?.invoice.id ?? null };
 }
 
 export interface ChangeInput extends SubscriptionChange {
@@ -375,7 +310,7 @@ async function applyNow(tx: Db, ctx: Ctx, sub: Subscription, change: Subscriptio
       sourceKey: `proration:${changeId}`,
     });
   }
-  if (nextPeriod !== period && sub.status !== 'scheduled') await enqueue(tx, { ...schedulingJob(after), asOf: ctx.asOf });
+  if (nextPeriod !== period && sub.status !== 'scheduled') await enqueue(tx, renewalJob(after, ctx.asOf));
   await history(tx, ctx, sub, 'changed', subscriptionView(sub), subscriptionView(after));
   await publish(tx, ctx, 'subscription.updated', { subscription: subscriptionView(after), previous: subscriptionView(sub) });
   if (collection !== sub.collectionMethod || after.paymentMethodId !== sub.paymentMethodId) {

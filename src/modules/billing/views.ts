@@ -1,7 +1,7 @@
 import type { CreditNote, Invoice, InvoiceLine, Subscription } from './billing.ts';
 
 /** The public (API and webhook) shapes: snake_case, ISO timestamps, money as integer minor units. */
-const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
+const iso = (d: Date | null | undefined) => (d ? (d instanceof Date ? d : new Date(d)).toISOString() : null);
 
 export function subscriptionView(s: Subscription) {
   return {

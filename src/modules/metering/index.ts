@@ -1,2 +1,2 @@
 /** Metering: usage per billable metric and period, shared by billing, the usage endpoint and entitlements. */
-export { usageForPeriod, type UsageQuery } from './usage.ts';
+export { usageForPeriod, usageForPeriods, type UsagePeriod, type UsageQuery } from './usage.ts';

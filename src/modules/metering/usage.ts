@@ -57,15 +57,44 @@ export interface UsageQuery {
 
 /** The metric's value for one account and period, as a decimal string ("0" when nothing happened). */
 export async function usageForPeriod(db: Db, q: UsageQuery): Promise<string> {
+  const values = await usageForPeriods(db, { workspaceId: q.workspaceId, metric: q.metric, periods: [{ key: '', accountId: q.accountId, start: q.start, end: q.end }] });
+  return values.get('') ?? '0';
+}
+
+/** One (account, period) to aggregate over, named by `key` in the result. */
+export interface UsagePeriod {
+  key: string;
+  accountId: string;
+  start: Date;
+  end: Date;
+}
+
+/**
+ * The metric's value for many (account, period) pairs in one statement — a bill run's batch. The
+ * pairs are an `unnest` list; each is aggregated by the same expression and filters as a single
+ * period (a correlated subquery per pair, on the (workspace, account, timestamp) index), so one
+ * period and many periods can never disagree. Returns "0" for pairs with no events.
+ */
+export async function usageForPeriods(
+  db: Db,
+  q: { workspaceId: string; metric: UsageQuery['metric']; periods: readonly UsagePeriod[] },
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (!q.periods.length) return out;
   const filters = q.metric.filters.map((f) => sql` AND ${filterSql(f)}`);
-  const [r] = await rows<{ v: string | null }>(
+  const list = sql`unnest(${sql.param(q.periods.map((p) => p.key))}::text[], ${sql.param(q.periods.map((p) => p.accountId))}::text[],
+      ${sql.param(q.periods.map((p) => p.start.toISOString()))}::timestamptz[], ${sql.param(q.periods.map((p) => p.end.toISOString()))}::timestamptz[])
+      AS q(q_key, q_account, q_start, q_end)`;
+  const result = await rows<{ k: string; v: string | null }>(
     db,
-    sql`SELECT ${aggregateSql(q.metric)}::text AS v FROM product_events
-        WHERE workspace_id = ${q.workspaceId} AND account_id = ${q.accountId}
-          AND timestamp >= ${q.start} AND timestamp < ${q.end}
-          AND type = 'track' AND event = ${q.metric.eventName}${sql.join(filters, sql``)}`,
+    sql`SELECT q.q_key AS k, (SELECT ${aggregateSql(q.metric)}::text FROM product_events
+          WHERE workspace_id = ${q.workspaceId} AND account_id = q.q_account
+            AND timestamp >= q.q_start AND timestamp < q.q_end
+            AND type = 'track' AND event = ${q.metric.eventName}${sql.join(filters, sql``)}) AS v
+        FROM ${list}`,
   );
-  return normalize(r?.v ?? '0');
+  for (const r of result) out.set(r.k, normalize(r.v ?? '0'));
+  return out;
 }
 
 /** "12.000" → "12", "0.50" → "0.5": one canonical text per value. */
