@@ -63,6 +63,22 @@ describe('authentication and scopes', () => {
     assert.equal((await h.api(created.body.secret).get('/v1/workspace')).status, 401);
   });
 
+  it('stops accepting a revoked key of a live workspace at once, although authenticated keys are cached', async () => {
+    // Live workspaces' keys are cached in-process for a few seconds (sandboxes read their test clock every time).
+    const live = await h.workspace({ name: 'Live', sandbox: false });
+    const created = await h.api(live).post('/v1/api_keys', { name: 'cached', scopes: ['read'] });
+    const key = created.body.secret as string;
+    assert.equal((await h.api(key).get('/v1/workspace')).status, 200);
+    assert.equal((await h.api(key).get('/v1/workspace')).status, 200, 'served from the cache');
+    assert.equal((await h.api(live).delete(`/v1/api_keys/${created.body.id}`)).status, 200);
+    const after = await h.api(key).get('/v1/workspace');
+    assert.equal(after.status, 401);
+    assert.equal(after.body.error.code, 'api_key_invalid');
+    // The workspace's other keys, cached too, still work.
+    assert.equal((await h.api(live).get('/v1/workspace')).status, 200);
+    assert.equal((await h.api(live.writeKey).post('/v1/track', { userId: 'u1', event: 'E' }, { authorization: `Basic ${Buffer.from(`${live.writeKey}:`).toString('base64')}` })).status, 200);
+  });
+
   it('never stores a key in clear', async () => {
     const created = await h.api(ws).post('/v1/api_keys', { name: 'hashed', scopes: ['read'] });
     const found = await h.database.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys WHERE key_hash = $1 OR redacted = $1', [created.body.secret]);

@@ -1,53 +1,56 @@
 import { toDate } from '../../db/sql.ts';
 import type { Exec, MessageType, NormalizedMessage, ProductEvent, UnmatchedIdentity } from './events.ts';
 
-const json = (v: Record<string, unknown> | null) => (v === null ? null : JSON.stringify(v));
-
 /**
- * Inserts a whole batch in ONE statement: every column travels as one array parameter and
- * unnest() turns them back into rows. ON CONFLICT skips messageIds already stored (a retried
- * batch, or a duplicate inside this one). Returns the number of rows actually inserted.
+ * Inserts a whole batch in ONE statement. The rows travel as ONE jsonb parameter — an array of
+ * row arrays, written by a single JSON.stringify — that jsonb_array_elements() turns back into
+ * rows: properties, traits and context are serialized once and parsed once (as part of the
+ * parameter), with no per-element array quoting on either side. (Thirteen text[] parameters cost
+ * ~3× the Node CPU per row in the driver's array serializer, and each jsonb column was parsed
+ * again from text.) ON CONFLICT skips messageIds already stored (a retried batch, or a duplicate
+ * inside this one). Returns the number of rows actually inserted.
  */
 export async function insertEvents(
   exec: Exec,
   input: { workspaceId: string; receivedAt: Date; messages: readonly NormalizedMessage[]; ids: readonly string[]; accountIds: readonly (string | null)[] },
 ): Promise<number> {
-  if (input.messages.length === 0) return 0;
+  const n = input.messages.length;
+  if (n === 0) return 0;
   // Rows go in messageId order: concurrent batches that overlap then take their index locks in
   // the same order and cannot deadlock each other.
-  const order = input.messages.map((_, i) => i).sort((a, b) => (input.messages[a].messageId < input.messages[b].messageId ? -1 : 1));
-  const m = order.map((i) => input.messages[i]);
-  const ids = order.map((i) => input.ids[i]);
-  const accountIds = order.map((i) => input.accountIds[i]);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (input.messages[a].messageId < input.messages[b].messageId ? -1 : 1));
+  const rows = new Array<unknown[]>(n);
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    const m = input.messages[i];
+    rows[k] = [
+      input.ids[i],
+      m.messageId,
+      m.type,
+      m.event,
+      m.userId,
+      m.anonymousId,
+      m.groupId,
+      input.accountIds[i],
+      m.timestamp.toISOString(),
+      m.sentAt ? m.sentAt.toISOString() : null,
+      m.properties,
+      m.traits,
+      m.context,
+    ];
+  }
   const [r] = await exec<{ n: number }>(
     `WITH ins AS (
        INSERT INTO product_events (id, workspace_id, message_id, type, event, user_id, anonymous_id, group_id, account_id,
                                    timestamp, received_at, sent_at, properties, traits, context)
-       SELECT t.id, $1, t.message_id, t.type, t.event, t.user_id, t.anonymous_id, t.group_id, t.account_id,
-              t.ts, $2::timestamptz, t.sent_at, t.properties::jsonb, t.traits::jsonb, t.context::jsonb
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-                   $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::text[])
-            AS t(id, message_id, type, event, user_id, anonymous_id, group_id, account_id, ts, sent_at, properties, traits, context)
+       SELECT e->>0, $1, e->>1, e->>2, e->>3, e->>4, e->>5, e->>6, e->>7,
+              (e->>8)::timestamptz, $2::timestamptz, (e->>9)::timestamptz,
+              nullif(e->10, 'null'::jsonb), nullif(e->11, 'null'::jsonb), nullif(e->12, 'null'::jsonb)
+       FROM jsonb_array_elements($3::jsonb) AS e
        ON CONFLICT (workspace_id, message_id) DO NOTHING
        RETURNING 1)
      SELECT count(*)::int AS n FROM ins`,
-    [
-      input.workspaceId,
-      input.receivedAt.toISOString(),
-      ids,
-      m.map((x) => x.messageId),
-      m.map((x) => x.type),
-      m.map((x) => x.event),
-      m.map((x) => x.userId),
-      m.map((x) => x.anonymousId),
-      m.map((x) => x.groupId),
-      accountIds,
-      m.map((x) => x.timestamp.toISOString()),
-      m.map((x) => (x.sentAt ? x.sentAt.toISOString() : null)),
-      m.map((x) => json(x.properties)),
-      m.map((x) => json(x.traits)),
-      m.map((x) => json(x.context)),
-    ],
+    [input.workspaceId, input.receivedAt.toISOString(), JSON.stringify(rows)],
   );
   return Number(r?.n ?? 0);
 }

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Ctx } from '../../context.ts';
+import type { Ctx, Db } from '../../context.ts';
+import type { Database } from '../../db/client.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
 import { isPlainObject, normalizeMessage } from './compute/normalize.ts';
 import * as repo from './events.repo.ts';
 import { IDENTITY_TYPES, MAX_BATCH_BYTES, MAX_EVENT_BYTES, type IdentityPort, type IngestResult, type MessageType, type NormalizedMessage, type Rejection } from './events.ts';
 import { execIn, execOn } from './exec.ts';
+import { Combiner, type Settled } from './combine.ts';
 import { parseInstant } from '../../kernel/dates.ts';
 
 /** A message without messageId gets a random one: Segment libraries always send one; such a message cannot be deduplicated on retry. */
@@ -66,48 +68,171 @@ export async function ingestBatch(ctx: Ctx, input: { body: unknown; bytes: numbe
 }
 
 /**
- * Resolves and stores messages. The common case (no identify/group/alias, every group id
- * known) costs two statements: one lookup for the whole batch, one INSERT … SELECT FROM unnest.
- * Identity calls or unknown group ids: one transaction that applies them, then resolves and
- * inserts, so the 200 means everything is committed together.
+ * Resolves and stores messages, in at most three steps:
+ * 1. identify / group / alias messages (usually none, or a few per batch): applied and stored in
+ *    one transaction under the workspace's identity lock — combined with those of the other
+ *    requests of the workspace waiting at the same moment (see `Combiner`): the lock is held, and
+ *    a commit waited for, once per group of requests instead of once per request;
+ * 2. everything else: one lookup for the whole batch (after step 1 has committed, so the batch's
+ *    own identity calls count), one INSERT — no transaction, no lock. Group ids that have no
+ *    account yet get one first, through the same combined identity transaction;
+ * 3. after commit, the accounts touched go to the ingest listeners (caches, re-scoring, usage
+ *    thresholds), again once per group of concurrent requests.
+ * The 200 is sent after all three. A failure after step 1 leaves the batch partly stored, which a
+ * retry completes: messageIds dedupe, and identity calls already stored are not applied again.
  */
 async function store(ctx: Ctx, messages: NormalizedMessage[], rejected: Rejection[], identity: IdentityPort): Promise<IngestResult> {
   const unique = firstPerMessageId(messages);
   const result: IngestResult = { accepted: messages.length, stored: 0, rejected };
   if (unique.length === 0) return result;
-  result.stored = await retryOnConflict(() => resolveAndInsert(ctx, unique, identity));
+  const combiners = combinersOf(ctx.deps.database);
+  const identityCalls = unique.filter((m) => IDENTITY_TYPES.has(m.type));
+  const rest = identityCalls.length ? unique.filter((m) => !IDENTITY_TYPES.has(m.type)) : unique;
+  const touched: (string | null)[] = [];
+  if (identityCalls.length) {
+    const done = await combiners.identity.submit(ctx.workspaceId, { ctx, identity, apply: identityCalls, insert: identityCalls });
+    result.stored += done.stored;
+    touched.push(...done.accountIds);
+  }
+  if (rest.length) {
+    const exec = execOn(ctx.deps.database);
+    let resolved = await identity.resolve(exec, ctx, rest);
+    if (resolved.missingGroupIds.length) {
+      // Unknown group ids (a track with a new context.groupId): their accounts are created under
+      // the identity lock (apply creates accounts for the group ids of the messages it is given,
+      // and applies only identity calls), then the batch is resolved again.
+      const missing = new Set(resolved.missingGroupIds);
+      await combiners.identity.submit(ctx.workspaceId, { ctx, identity, apply: rest.filter((m) => m.groupId !== null && missing.has(m.groupId)), insert: [] });
+      resolved = await identity.resolve(exec, ctx, rest);
+    }
+    const accountIds = resolved.accountIds;
+    result.stored += await retryOnConflict(() =>
+      repo.insertEvents(exec, { workspaceId: ctx.workspaceId, receivedAt: ctx.asOf, messages: rest, ids: rowIds('pev', rest.length), accountIds }),
+    );
+    touched.push(...accountIds);
+  }
+  await combiners.notify.submit(ctx.workspaceId, { ctx, accountIds: touched });
   return result;
 }
 
-async function resolveAndInsert(ctx: Ctx, unique: NormalizedMessage[], identity: IdentityPort): Promise<number> {
-  const database = ctx.deps.database;
-  const ids = unique.map(() => newId('pev'));
-  let accountIds: readonly (string | null)[] = [];
-  let stored: number;
-  if (!unique.some((m) => IDENTITY_TYPES.has(m.type))) {
-    const exec = execOn(database);
-    const resolved = await identity.resolve(exec, ctx, unique);
-    if (resolved.missingGroupIds.length === 0) {
-      stored = await repo.insertEvents(exec, { workspaceId: ctx.workspaceId, receivedAt: ctx.asOf, messages: unique, ids, accountIds: resolved.accountIds });
-      await notify(ctx, resolved.accountIds);
-      return stored;
-    }
-  }
-  stored = await database.db.transaction(async (tx) => {
-    const exec = execIn(tx);
-    await identity.apply(tx, ctx, unique);
-    const resolved = await identity.resolve(exec, ctx, unique);
-    accountIds = resolved.accountIds;
-    return repo.insertEvents(exec, { workspaceId: ctx.workspaceId, receivedAt: ctx.asOf, messages: unique, ids, accountIds: resolved.accountIds });
-  });
-  await notify(ctx, accountIds);
-  return stored;
+interface IdentityJob {
+  ctx: Ctx;
+  identity: IdentityPort;
+  /** Messages for IdentityPort.apply (identity calls are applied; every group id gets an account). */
+  apply: NormalizedMessage[];
+  /** Messages to resolve and store in the same transaction (the identity calls themselves). */
+  insert: NormalizedMessage[];
 }
 
-/** After commit: the accounts this batch touched go to the registered listeners (caches, re-scoring). */
-async function notify(ctx: Ctx, accountIds: readonly (string | null)[]) {
-  const distinct = [...new Set(accountIds.filter((a): a is string => Boolean(a)))];
-  await ctx.deps.registry.notifyIngest(ctx, distinct);
+interface IdentityDone {
+  stored: number;
+  accountIds: (string | null)[];
+}
+
+interface NotifyJob {
+  ctx: Ctx;
+  accountIds: readonly (string | null)[];
+}
+
+interface Combiners {
+  identity: Combiner<IdentityJob, IdentityDone>;
+  notify: Combiner<NotifyJob, void>;
+}
+
+/** One pair of combiners per database (keys are workspace ids). */
+const combiners = new WeakMap<Database, Combiners>();
+
+function combinersOf(database: Database): Combiners {
+  let c = combiners.get(database);
+  if (!c) {
+    c = { identity: new Combiner((_ws, jobs) => applyIdentityJobs(database, jobs)), notify: new Combiner((_ws, jobs) => notifyListeners(jobs)) };
+    combiners.set(database, c);
+  }
+  return c;
+}
+
+/**
+ * The identity jobs of concurrent requests, in arrival order, in ONE transaction (each job as its
+ * request alone would: apply, then resolve and insert its identity calls — a later job sees the
+ * earlier ones' rows, so a messageId sent twice is applied once). Should that transaction fail for
+ * good, each job is retried in its own, so an error belongs to the request that caused it.
+ */
+async function applyIdentityJobs(database: Database, jobs: IdentityJob[]): Promise<Settled<IdentityDone>[]> {
+  const inOne = (group: IdentityJob[]) =>
+    retryOnConflict(() =>
+      database.db.transaction(async (tx) => {
+        const out: IdentityDone[] = [];
+        for (const job of group) out.push(await applyIdentityJob(tx, job));
+        return out;
+      }),
+    );
+  try {
+    return (await inOne(jobs)).map((value) => ({ ok: true as const, value }));
+  } catch (error) {
+    if (jobs.length === 1) return [{ ok: false, error }];
+    const settled: Settled<IdentityDone>[] = [];
+    for (const job of jobs) {
+      try {
+        settled.push({ ok: true, value: (await inOne([job]))[0] });
+      } catch (e) {
+        settled.push({ ok: false, error: e });
+      }
+    }
+    return settled;
+  }
+}
+
+async function applyIdentityJob(tx: Db, job: IdentityJob): Promise<IdentityDone> {
+  const { ctx } = job;
+  await job.identity.apply(tx, ctx, job.apply);
+  if (job.insert.length === 0) return { stored: 0, accountIds: [] };
+  const exec = execIn(tx);
+  const resolved = await job.identity.resolve(exec, ctx, job.insert);
+  const stored = await repo.insertEvents(exec, {
+    workspaceId: ctx.workspaceId,
+    receivedAt: ctx.asOf,
+    messages: job.insert,
+    ids: rowIds('pev', job.insert.length),
+    accountIds: resolved.accountIds,
+  });
+  return { stored, accountIds: resolved.accountIds };
+}
+
+/**
+ * After commit: the accounts the requests touched go to the registered listeners (caches,
+ * re-scoring, usage thresholds) — one call for the union over the concurrent requests of the
+ * workspace, with the context of the latest. Each request answers only once the call that
+ * includes its accounts has returned, so a check after an acknowledged event sees it.
+ */
+async function notifyListeners(jobs: NotifyJob[]): Promise<Settled<void>[]> {
+  let latest = jobs[0].ctx;
+  const accounts = new Set<string>();
+  for (const job of jobs) {
+    if (job.ctx.asOf.getTime() >= latest.asOf.getTime()) latest = job.ctx;
+    for (const a of job.accountIds) if (a) accounts.add(a);
+  }
+  if (accounts.size) await latest.deps.registry.notifyIngest(latest, [...accounts]);
+  return jobs.map(() => ({ ok: true as const, value: undefined }));
+}
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const ROWS_PER_BASE = 62 ** 3;
+
+/**
+ * Ids for the rows of a batch, in the format and order of `newId`: one `newId` (time part and
+ * randomness, unique per call in this process) whose last 3 random characters are replaced by a
+ * base62 row counter. One newId per batch instead of one per row (random bytes and BigInt
+ * arithmetic each): the largest single cost per event in the service after JSON.
+ */
+export function rowIds(prefix: string, n: number): string[] {
+  const out = new Array<string>(n);
+  let base = '';
+  for (let i = 0; i < n; i++) {
+    const k = i % ROWS_PER_BASE;
+    if (k === 0) base = newId(prefix).slice(0, -3);
+    out[i] = base + BASE62[Math.floor(k / 3844)] + BASE62[Math.floor(k / 62) % 62] + BASE62[k % 62];
+  }
+  return out;
 }
 
 /**

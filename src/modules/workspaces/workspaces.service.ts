@@ -120,7 +120,7 @@ export async function createApiKey(
 }
 
 export async function revokeApiKey(ctx: Ctx, id: string): Promise<ApiKey> {
-  return ctx.deps.database.db.transaction(async (tx) => {
+  const revoked = await ctx.deps.database.db.transaction(async (tx) => {
     const before = await repo.findKey(tx, ctx.workspaceId, id);
     if (!before) throw notFound('api key', id);
     if (before.revokedAt) return before;
@@ -133,6 +133,9 @@ export async function revokeApiKey(ctx: Ctx, id: string): Promise<ApiKey> {
     await recordAudit(tx, ctx, { action: 'api_key.revoked', entityType: 'api_key', entityId: id, before: publicKey(before), after: publicKey(after) });
     return after;
   });
+  // Committed: this process stops accepting the key at once (other processes within AUTH_CACHE_MS).
+  forgetAuthenticatedKey(ctx.deps, id);
+  return revoked;
 }
 
 export interface Authenticated {
@@ -142,11 +145,55 @@ export interface Authenticated {
   asOf: Date;
 }
 
+/**
+ * Authenticated keys, cached in this process for a few seconds (every API request authenticates,
+ * and the lookup was the largest cost of a cached entitlement check). Only keys of live
+ * workspaces: a sandbox's instant is its test clock, which must be read on every request.
+ * Revoking a key through `revokeApiKey` drops it here at once; a key revoked by ANOTHER process
+ * (several API processes on one PostgreSQL) is still accepted here for at most AUTH_CACHE_MS
+ * (TANDEM_AUTH_CACHE_MS, default 5000; 0 disables the cache). Unknown keys are never cached.
+ * Freshness is measured on the process's monotonic clock, not the (possibly manual) wall clock.
+ */
+const AUTH_CACHE_MS = Number(process.env.TANDEM_AUTH_CACHE_MS ?? 5000);
+const AUTH_CACHE_MAX = 10_000;
+interface AuthCache {
+  entries: Map<string, { found: { key: ApiKey; workspace: Workspace }; at: number }>;
+  /** Bumped by every revocation: a lookup that started before one is not cached. */
+  generation: number;
+}
+const authCaches = new WeakMap<Deps['database'], AuthCache>();
+
+function authCacheOf(deps: Deps): AuthCache {
+  let c = authCaches.get(deps.database);
+  if (!c) authCaches.set(deps.database, (c = { entries: new Map(), generation: 0 }));
+  return c;
+}
+
+function forgetAuthenticatedKey(deps: Deps, keyId: string): void {
+  const c = authCacheOf(deps);
+  c.generation++;
+  for (const [hash, e] of c.entries) if (e.found.key.id === keyId) c.entries.delete(hash);
+}
+
 /** Looks up a raw key (sk_… or wk_…). Unknown and revoked keys are both `api_key_invalid`. */
 export async function authenticate(deps: Deps, raw: string): Promise<Authenticated> {
   if (!/^(sk|wk)_[0-9A-Za-z]{8,}$/.test(raw)) throw new AppError({ code: 'api_key_invalid' });
-  const found = await repo.findKeyByHash(deps.database.db, hashKey(raw));
-  if (!found) throw new AppError({ code: 'api_key_invalid' });
+  const hash = hashKey(raw);
+  const cache = AUTH_CACHE_MS > 0 ? authCacheOf(deps) : undefined;
+  const hit = cache?.entries.get(hash);
+  let found = hit && performance.now() - hit.at < AUTH_CACHE_MS ? hit.found : undefined;
+  if (!found) {
+    const generation = cache?.generation;
+    found = await repo.findKeyByHash(deps.database.db, hash);
+    if (!found) {
+      cache?.entries.delete(hash);
+      throw new AppError({ code: 'api_key_invalid' });
+    }
+    if (cache && !found.workspace.sandbox && cache.generation === generation) {
+      if (cache.entries.size >= AUTH_CACHE_MAX) cache.entries.clear();
+      cache.entries.set(hash, { found, at: performance.now() });
+    }
+  }
   return { ...found, asOf: workspaceNow(found.workspace, deps.clock.now()) };
 }
 

@@ -1,0 +1,117 @@
+/**
+ * `tandem bench entitlements [--checks N] [--rate R]`
+ *
+ * A `tandem serve` child process on a scratch database (see ingest-server.ts), a live workspace
+ * set up through the public API: a metered `api_calls` limit and a boolean `sso` feature on a
+ * plan, A accounts each with a subscription to it and some usage events. Then a separate sender
+ * process (entitlements-sender.ts) issues GET /v1/entitlements/check at a fixed rate (open loop,
+ * latency from the instant each request was due) for a random account and feature, while it also
+ * ingests events in the background (200/s by default), which invalidates cached answers.
+ * Prints one JSON line.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createBenchWorkspace } from './ingest.ts';
+import { round, runTsChild, scratchDatabase, startServer } from './ingest-server.ts';
+import type { EntitlementsSenderConfig, EntitlementsSenderResult } from './entitlements-sender.ts';
+import { settle } from './ingest-sender.ts';
+
+const SENDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'entitlements-sender.ts');
+
+export interface EntitlementsBenchOptions {
+  checks?: number;
+  rate?: number;
+  accounts?: number;
+  ingestRate?: number;
+}
+
+async function api<T = Record<string, unknown>>(base: string, key: string, method: string, p: string, body?: unknown): Promise<T> {
+  const r = await fetch(`${base}${p}`, {
+    method,
+    headers: { authorization: key.startsWith('wk_') ? `Basic ${Buffer.from(`${key}:`).toString('base64')}` : `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  if (r.status !== 200) throw new Error(`${method} ${p} → ${r.status}: ${text.slice(0, 500)}`);
+  return JSON.parse(text) as T;
+}
+
+export async function benchEntitlements(opts: EntitlementsBenchOptions): Promise<void> {
+  const rate = opts.rate ?? 5000;
+  const checks = opts.checks ?? rate * 10;
+  const nAccounts = opts.accounts ?? 200;
+  const db = await scratchDatabase('entitlements');
+  try {
+    const ws = await createBenchWorkspace(db, 'Bench entitlements');
+    const server = await startServer(db);
+    let sent: EntitlementsSenderResult;
+    try {
+      const sk = ws.secretKey;
+      const base = server.url;
+      await api(base, sk, 'POST', '/v1/billable_metrics', { key: 'api_calls', name: 'API calls', event_name: 'API Call', aggregation: 'count' });
+      await api(base, sk, 'POST', '/v1/features', { key: 'api_calls', name: 'API calls', type: 'limit' });
+      await api(base, sk, 'POST', '/v1/features', { key: 'sso', name: 'SSO', type: 'boolean' });
+      await api(base, sk, 'POST', '/v1/plans', {
+        key: 'pro',
+        name: 'Pro',
+        currency: 'usd',
+        prices: [{ type: 'flat', unit_amount: 4900 }],
+        entitlements: [
+          { feature_key: 'api_calls', limit: 1_000_000, billable_metric: 'api_calls' },
+          { feature_key: 'sso', enabled: true },
+        ],
+      });
+      const accounts: Array<{ id: string; externalId: string }> = [];
+      for (let i = 0; i < nAccounts; i++) {
+        const externalId = `org-${i}`;
+        const acct = await api<{ id: string }>(base, sk, 'POST', '/v1/accounts', { name: `Org ${i}`, external_id: externalId });
+        await api(base, sk, 'POST', '/v1/subscriptions', { account: acct.id, plan: 'pro', collection_method: 'send_invoice', days_until_due: 30 });
+        accounts.push({ id: acct.id, externalId });
+      }
+      // Usage so far: 50 events per account.
+      for (let i = 0; i < nAccounts; i += 10) {
+        const batch = accounts.slice(i, i + 10).flatMap((a) =>
+          Array.from({ length: 50 }, (_, k) => ({ type: 'track', event: 'API Call', userId: `user-${a.externalId}`, messageId: `setup-${a.externalId}-${k}`, context: { groupId: a.externalId } })),
+        );
+        await api(base, ws.writeKey, 'POST', '/v1/batch', { batch });
+      }
+      // The setup set off background work (invoices, scoring of new accounts): let it finish first.
+      const settleSeconds = await settle(server.child.pid, db.url ? new URL(db.url).pathname.slice(1) : undefined);
+      const cfg: EntitlementsSenderConfig = {
+        url: base,
+        secretKey: sk,
+        writeKey: ws.writeKey,
+        accounts,
+        features: ['api_calls', 'api_calls', 'api_calls', 'sso'],
+        checks,
+        rate,
+        ingestRate: opts.ingestRate ?? 200,
+        seed: 7,
+      };
+      sent = { ...(await runTsChild<EntitlementsSenderResult>(SENDER, cfg)), settle_seconds: settleSeconds } as EntitlementsSenderResult & { settle_seconds: number };
+    } finally {
+      await server.stop();
+    }
+    const out = {
+      database: db.kind,
+      checks: sent.checks,
+      rate_per_s: rate,
+      achieved_per_s: sent.achieved_per_s,
+      p50_ms: sent.p50_ms,
+      p99_ms: sent.p99_ms,
+      errors: sent.errors,
+      // context
+      max_ms: sent.max_ms,
+      seconds: round(sent.seconds),
+      accounts: nAccounts,
+      background_events: sent.ingested,
+      background_ingest_errors: sent.ingest_errors,
+      settle_seconds: round((sent as EntitlementsSenderResult & { settle_seconds?: number }).settle_seconds ?? 0),
+      load_avg_1m: round(os.loadavg()[0]),
+    };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+  } finally {
+    await db.drop();
+  }
+}
