@@ -87,4 +87,40 @@ bench
     await benchBilling({ subscriptions: opts.subscriptions, eventsPerAccount: opts.eventsPerAccount, concurrency: opts.concurrency });
   });
 
+bench
+  .command('ingest')
+  .description('Segment batches over HTTP into a served scratch database; throughput against a raw COPY of the same rows, lost and duplicates')
+  .option('--events <n>', 'timed events (default 300000 on PostgreSQL, 100000 on PGlite)', (v) => Number(v))
+  .option('--batch-size <n>', 'messages per /v1/batch request (default 500)', (v) => Number(v))
+  .option('--connections <n>', 'concurrent keep-alive connections (default 8)', (v) => Number(v))
+  .option('--accounts <n>', 'accounts the events belong to (default 1000)', (v) => Number(v))
+  .option('--identity-rate <r>', 'share of identify/group calls among the messages (default 0.01)', (v) => Number(v))
+  .action(async (opts) => {
+    const { benchIngest } = await import('./bench/ingest.ts');
+    await benchIngest(opts);
+  });
+
+bench
+  .command('entitlements')
+  .description('GET /v1/entitlements/check at a fixed rate against a served scratch database, with events ingested meanwhile; latency percentiles')
+  .option('--checks <n>', 'checks to issue (default 10 s worth)', (v) => Number(v))
+  .option('--rate <n>', 'checks per second, open loop (default 5000)', (v) => Number(v))
+  .option('--accounts <n>', 'accounts with a subscription (default 200)', (v) => Number(v))
+  .action(async (opts) => {
+    const { benchEntitlements } = await import('./bench/entitlements.ts');
+    await benchEntitlements(opts);
+  });
+
+bench
+  .command('scoring')
+  .description('Full PQL recompute of N accounts over M events, then event → score latency under background ingestion')
+  .option('--accounts <n>', 'accounts (default 100000 on PostgreSQL, 5000 on PGlite)', (v) => Number(v))
+  .option('--events <n>', 'product events over the last 28 days (default 10000000 on PostgreSQL, 250000 on PGlite)', (v) => Number(v))
+  .option('--rate <n>', 'background events per second while measuring latency (default 1000)', (v) => Number(v))
+  .option('--probes <n>', 'latency probes (default 200)', (v) => Number(v))
+  .action(async (opts) => {
+    const { benchScoring } = await import('./bench-scoring.ts');
+    await benchScoring({ accounts: opts.accounts, events: opts.events, rate: opts.rate, probes: opts.probes });
+  });
+
 await program.parseAsync(process.argv);

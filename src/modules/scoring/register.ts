@@ -1,0 +1,123 @@
+/**
+ * Scoring's ingestion listener and jobs (see schedule.ts for when each runs). The jobs are
+ * non-transactional: they read outside a transaction (a full recompute must not hold one open
+ * for seconds) and write in short ones; each is idempotent — a rescore only writes what changed.
+ * - afterIngest: marks the touched accounts dirty and queues the debounced flush;
+ * - `scoring.flush`: rescores the workspace's dirty accounts (the per-event path);
+ * - `scoring.sweep`: the fallback for ingestion paths that do not call the hook;
+ * - `scoring.recompute`: every account (daily, and after a model version is activated or shadowed);
+ * - `scoring.backtest`: runs one backtest;
+ * - subscriber `scoring.accounts`: fit at signup (`account.created`) and on firmographic changes (`account.updated`).
+ */
+import type { Ctx } from '../../context.ts';
+import type { JobContext, JobRegistry } from '../../jobs/registry.ts';
+import { execOn } from '../events/index.ts';
+import { getWorkspace } from '../workspaces/index.ts';
+import { runBacktest } from './backtest.service.ts';
+import { armRecompute, armScoring, armSweep, nextMinute, scheduleRescore } from './schedule.ts';
+import * as repo from './scoring.repo.ts';
+import { rescore } from './scoring.service.ts';
+
+const FLUSH_BATCH = 5000;
+const SWEEP_EVENTS = 20_000;
+
+/**
+ * Rescores the accounts marked dirty before this job's instant, in batches. Accounts marked while
+ * it runs are left to the flush their marking queued (their events are after this instant).
+ */
+export async function flushDirty(ctx: Ctx): Promise<number> {
+  const exec = execOn(ctx.deps.database);
+  let total = 0;
+  for (;;) {
+    const ids = await repo.takeDirty(exec, ctx.workspaceId, FLUSH_BATCH, ctx.asOf);
+    if (ids.length === 0) break;
+    try {
+      await rescore(ctx, { accountIds: ids, reason: 'event' });
+    } catch (e) {
+      await repo.markDirty(exec, ctx.workspaceId, ids, ctx.asOf); // back in the set for the next flush or sweep
+      throw e;
+    }
+    total += ids.length;
+  }
+  return total;
+}
+
+/**
+ * The fallback: accounts with events stored since the watermark are rescored. When hook-driven
+ * flushes ran since the last sweep, ingestion calls the hook: the sweep only moves its watermark.
+ */
+export async function sweep(ctx: Ctx): Promise<{ found: boolean; more: boolean }> {
+  const exec = execOn(ctx.deps.database);
+  const state = await repo.getState(exec, ctx.workspaceId);
+  const hookActive = state.lastFlushAt !== null && (state.lastSweepAt === null || state.lastFlushAt.getTime() >= state.lastSweepAt.getTime());
+  if (hookActive) {
+    const newest = await repo.newestEventId(exec, ctx.workspaceId);
+    await repo.setState(exec, ctx.workspaceId, ctx.asOf, { watermark: newest ?? undefined, sweptAt: ctx.asOf });
+    return { found: false, more: false };
+  }
+  const { accountIds, lastId, events } = await repo.accountsWithEventsAfter(exec, ctx.workspaceId, state.watermark ?? '', SWEEP_EVENTS);
+  if (accountIds.length) await rescore(ctx, { accountIds, reason: 'event' });
+  await flushDirty(ctx); // accounts a failed flush put back
+  await repo.setState(exec, ctx.workspaceId, ctx.asOf, { watermark: lastId ?? undefined, sweptAt: ctx.asOf });
+  return { found: lastId !== null, more: events === SWEEP_EVENTS };
+}
+
+export function registerScoring(registry: JobRegistry): void {
+  registry.afterIngest(async (ctx, accountIds) => {
+    await scheduleRescore(ctx.deps.database.db, { workspaceId: ctx.workspaceId, accountIds, asOf: ctx.asOf });
+  });
+
+  registry.handle('scoring.flush', {
+    transactional: false,
+    async run(ctx) {
+      // Recorded first: a sweep running meanwhile sees the hook at work and does not duplicate it.
+      await repo.setState(execOn(ctx.deps.database), ctx.workspaceId, ctx.asOf, { flushedAt: ctx.asOf });
+      await flushDirty(ctx);
+      await armRecompute(ctx.deps.database.db, ctx);
+    },
+  });
+
+  registry.handle('scoring.sweep', {
+    transactional: false,
+    async run(ctx) {
+      const r = await sweep(ctx);
+      const ws = await getWorkspace(ctx.deps, ctx.workspaceId);
+      // Live: every minute, always. Sandbox: only while it finds something (simulated time jumps).
+      if (r.more) await armSweep(ctx.deps.database.db, ctx, new Date(ctx.asOf.getTime() + 1000));
+      else if (!ws.sandbox || r.found) await armSweep(ctx.deps.database.db, ctx, nextMinute(ctx.asOf));
+    },
+  });
+
+  registry.handle('scoring.recompute', {
+    transactional: false,
+    async run(ctx) {
+      const stats = await rescore(ctx, { reason: 'recompute' });
+      await repo.setState(execOn(ctx.deps.database), ctx.workspaceId, ctx.asOf, { recomputedAt: ctx.asOf });
+      // Windows and decay move only while some account has events inside a window.
+      if (stats.withEvents > 0 || ctx.job.payload.reason !== 'daily') await armRecompute(ctx.deps.database.db, ctx);
+    },
+  });
+
+  registry.handle('scoring.backtest', {
+    transactional: false,
+    async run(ctx) {
+      await runBacktest(ctx, String(ctx.job.payload.backtest_id));
+    },
+  });
+
+  registry.subscribe({
+    name: 'scoring.accounts',
+    types: ['account.created', 'account.updated'],
+    handler: {
+      transactional: false,
+      async run(ctx: JobContext) {
+        const data = ctx.job.payload.data as { account?: { id?: string } } | undefined;
+        const accountId = data?.account?.id;
+        if (!accountId) return;
+        const signup = ctx.job.payload.type === 'account.created';
+        await rescore(ctx, { accountIds: [accountId], reason: signup ? 'signup' : 'firmographics' });
+        if (signup) await armScoring(ctx.deps.database.db, ctx);
+      },
+    },
+  });
+}

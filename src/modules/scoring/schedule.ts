@@ -1,0 +1,58 @@
+/**
+ * When scoring runs.
+ *
+ * - Per event: after ingestion commits, the `afterIngest` listener (register.ts) calls
+ *   `scheduleRescore`: the touched accounts join the workspace's dirty set and one `scoring.flush`
+ *   job is queued 200 ms later, debounced (at most one pending per workspace): a burst of events
+ *   costs one job, and each account is rescored once per flush, set-based. Events arriving while a
+ *   flush runs queue the next one. Example: an event at 12:00:00.130 → flush due at .330.
+ * - Fallback sweep (`scoring.sweep`, every minute): rescores accounts with product events stored
+ *   since its watermark, in case an ingestion path does not call the hook. In a sandbox it stops
+ *   when it finds nothing new (simulated time jumps; a year of idle minutes would be 525,600
+ *   jobs) and is re-armed by the next daily recompute, signup or hook call.
+ * - Daily full recompute (`scoring.recompute`, 00:00 UTC): every account, so windows slide and
+ *   decay applies; it re-arms itself while any account still has events inside a window.
+ *
+ * These are armed per workspace when scoring is first used (default model created, an account
+ * signs up, an event is scored) rather than through `registry.schedule`, so a workspace that never
+ * scores anything runs no scoring jobs.
+ */
+import type { Ctx, Db } from '../../context.ts';
+import { enqueue } from '../../jobs/queue.ts';
+import { execIn } from '../events/index.ts';
+import * as repo from './scoring.repo.ts';
+
+export const RESCORE_DELAY_MS = 200;
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+export const nextMinute = (after: Date) => new Date(Math.floor(after.getTime() / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
+export const nextUtcMidnight = (after: Date) => new Date(Math.floor(after.getTime() / DAY_MS) * DAY_MS + DAY_MS);
+
+/**
+ * THE HOOK: called after product events are stored (by the afterIngest listener; callable
+ * directly by any other path that attaches events to accounts), with the account of each event
+ * (nulls and repeats are fine), inside the caller's transaction (`tx`) or with `database.db`.
+ * Two small statements; never reads product_events.
+ */
+export async function scheduleRescore(db: Db, input: { workspaceId: string; accountIds: readonly (string | null | undefined)[]; asOf: Date }): Promise<void> {
+  const ids = [...new Set(input.accountIds.filter((a): a is string => typeof a === 'string' && a.length > 0))];
+  if (ids.length === 0) return;
+  await repo.markDirty(execIn(db), input.workspaceId, ids, input.asOf);
+  await enqueue(db, { workspaceId: input.workspaceId, kind: 'scoring.flush', runAt: new Date(input.asOf.getTime() + RESCORE_DELAY_MS), debounceKey: 'scoring.flush', asOf: input.asOf });
+}
+
+/** Queues the next daily recompute and the next sweep (idempotent: one job per occurrence). */
+export async function armScoring(db: Db, ctx: Pick<Ctx, 'workspaceId' | 'asOf'>): Promise<void> {
+  await armRecompute(db, ctx);
+  await armSweep(db, ctx);
+}
+
+export async function armRecompute(db: Db, ctx: Pick<Ctx, 'workspaceId' | 'asOf'>): Promise<void> {
+  const day = nextUtcMidnight(ctx.asOf);
+  await enqueue(db, { workspaceId: ctx.workspaceId, kind: 'scoring.recompute', runAt: day, payload: { reason: 'daily' }, dedupeKey: `scoring.recompute:${day.toISOString()}`, asOf: ctx.asOf });
+}
+
+export async function armSweep(db: Db, ctx: Pick<Ctx, 'workspaceId' | 'asOf'>, at = nextMinute(ctx.asOf)): Promise<void> {
+  await enqueue(db, { workspaceId: ctx.workspaceId, kind: 'scoring.sweep', runAt: at, dedupeKey: `scoring.sweep:${at.toISOString()}`, asOf: ctx.asOf });
+}

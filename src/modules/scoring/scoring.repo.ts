@@ -1,0 +1,407 @@
+/**
+ * Scoring's queries, every one scoped by workspace. Raw parameterised SQL through `Exec` (see
+ * events' execIn/execOn) so one text serves inside and outside a transaction, and batches travel
+ * as arrays through unnest(): a full recompute writes thousands of scores per statement.
+ */
+import { createHash } from 'node:crypto';
+import { toDate } from '../../db/sql.ts';
+import type { Exec } from '../events/index.ts';
+import { compactContributions, compactIndicators, expandContributions, expandIndicators, inputsKey, pointsKey } from './compute/score.ts';
+import type { ModelConfig } from './model.schema.ts';
+import type { AccountScore, Firmographics, Level, ModelStatus, ScoreResult, ScoreSnapshot, ScoringModel, SnapshotReason } from './scoring.ts';
+
+const iso = (d: Date) => d.toISOString();
+const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+const d = (v: unknown) => (v === null || v === undefined ? null : toDate(v));
+
+function modelFrom(r: Record<string, unknown>): ScoringModel {
+  return {
+    id: r.id as string,
+    workspaceId: r.workspace_id as string,
+    version: Number(r.version),
+    name: r.name as string,
+    description: (r.description as string | null) ?? null,
+    status: r.status as ModelStatus,
+    config: json(r.config) as ModelConfig,
+    createdAt: toDate(r.created_at),
+    activatedAt: d(r.activated_at),
+    archivedAt: d(r.archived_at),
+  };
+}
+
+export async function insertModel(exec: Exec, m: ScoringModel): Promise<boolean> {
+  const r = await exec(
+    `INSERT INTO scoring_models (id, workspace_id, version, name, description, status, config, created_at, activated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::timestamptz, $9::timestamptz) ON CONFLICT DO NOTHING RETURNING id`,
+    [m.id, m.workspaceId, m.version, m.name, m.description, m.status, JSON.stringify(m.config), iso(m.createdAt), m.activatedAt ? iso(m.activatedAt) : null],
+  );
+  return r.length > 0;
+}
+
+export async function findModel(exec: Exec, workspaceId: string, id: string, forUpdate = false): Promise<ScoringModel | undefined> {
+  const [r] = await exec(`SELECT * FROM scoring_models WHERE workspace_id = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`, [workspaceId, id]);
+  return r ? modelFrom(r) : undefined;
+}
+
+export async function listModels(exec: Exec, workspaceId: string, q: { limit: number; startingAfter?: string }): Promise<ScoringModel[]> {
+  const found = await exec(
+    `SELECT * FROM scoring_models WHERE workspace_id = $1 AND ($3::text IS NULL OR id COLLATE "C" < $3::text) ORDER BY id COLLATE "C" DESC LIMIT $2`,
+    [workspaceId, q.limit + 1, q.startingAfter ?? null],
+  );
+  return found.map(modelFrom);
+}
+
+/** The active model and the shadow model, if any. */
+export async function runningModels(exec: Exec, workspaceId: string): Promise<ScoringModel[]> {
+  const found = await exec(`SELECT * FROM scoring_models WHERE workspace_id = $1 AND status IN ('active', 'shadow') ORDER BY status`, [workspaceId]);
+  return found.map(modelFrom);
+}
+
+export async function maxVersion(exec: Exec, workspaceId: string): Promise<number> {
+  const [r] = await exec<{ v: number | null }>('SELECT max(version) AS v FROM scoring_models WHERE workspace_id = $1', [workspaceId]);
+  return Number(r?.v ?? 0);
+}
+
+export async function updateModel(exec: Exec, workspaceId: string, id: string, patch: { name?: string; description?: string | null; config?: ModelConfig; status?: ModelStatus; activatedAt?: Date; archivedAt?: Date | null }): Promise<ScoringModel> {
+  const [r] = await exec(
+    `UPDATE scoring_models SET name = coalesce($3, name), description = CASE WHEN $4::boolean THEN $5 ELSE description END,
+       config = coalesce($6::jsonb, config), status = coalesce($7, status),
+       activated_at = coalesce($8::timestamptz, activated_at), archived_at = CASE WHEN $9::boolean THEN $10::timestamptz ELSE archived_at END
+     WHERE workspace_id = $1 AND id = $2 RETURNING *`,
+    [
+      workspaceId,
+      id,
+      patch.name ?? null,
+      patch.description !== undefined,
+      patch.description ?? null,
+      patch.config ? JSON.stringify(patch.config) : null,
+      patch.status ?? null,
+      patch.activatedAt ? iso(patch.activatedAt) : null,
+      patch.archivedAt !== undefined,
+      patch.archivedAt ? iso(patch.archivedAt) : null,
+    ],
+  );
+  return modelFrom(r);
+}
+
+function resultFrom(r: Record<string, unknown>): ScoreResult {
+  return {
+    total: Number(r.total),
+    usage: Number(r.usage),
+    fit: Number(r.fit),
+    behavior: Number(r.behavior),
+    level: r.level as Level,
+    enterpriseFit: Boolean(r.enterprise_fit),
+    disqualifiedBy: (r.disqualified_by as string | null) ?? null,
+    contributions: expandContributions(json(r.signals)),
+    indicators: expandIndicators(json(r.indicators)),
+  };
+}
+
+/** Current scores with their breakdown (the read path). */
+export async function loadScores(exec: Exec, workspaceId: string, modelId: string, accountIds?: readonly string[]): Promise<Map<string, AccountScore>> {
+  const found = await exec(
+    `SELECT * FROM scoring_scores WHERE workspace_id = $1 AND model_id = $2 AND ($3::text[] IS NULL OR account_id = ANY($3::text[]))`,
+    [workspaceId, modelId, accountIds ? [...accountIds] : null],
+  );
+  return new Map(
+    found.map((r) => [r.account_id as string, { ...resultFrom(r), accountId: r.account_id as string, modelId, computedAt: toDate(r.computed_at), changedAt: toDate(r.changed_at) }]),
+  );
+}
+
+/**
+ * For accounts without a score under `modelId`: their level under the most recently computed
+ * archived version, so activating a new version does not announce every qualified account again.
+ */
+export async function priorLevels(exec: Exec, workspaceId: string, accountIds: readonly string[], modelId: string): Promise<Map<string, Level>> {
+  if (accountIds.length === 0) return new Map();
+  const found = await exec<{ account_id: string; level: Level }>(
+    `SELECT DISTINCT ON (s.account_id) s.account_id, s.level FROM scoring_scores s
+     JOIN scoring_models m ON m.workspace_id = s.workspace_id AND m.id = s.model_id AND m.status = 'archived'
+     WHERE s.workspace_id = $1 AND s.account_id = ANY($2::text[]) AND s.model_id <> $3
+     ORDER BY s.account_id, s.computed_at DESC`,
+    [workspaceId, [...accountIds], modelId],
+  );
+  return new Map(found.map((r) => [r.account_id, r.level]));
+}
+
+const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+export const pointsHash = (r: ScoreResult) => md5(pointsKey(r));
+export const inputsHash = (r: ScoreResult) => md5(inputsKey(r));
+
+/** What a rescore compares against: the fingerprints and the routing state, without the breakdown. */
+export interface ScoreState {
+  pointsHash: string;
+  inputsHash: string;
+  level: Level;
+  total: number;
+  computedAt: Date;
+  changedAt: Date;
+}
+
+export async function loadScoreStates(exec: Exec, workspaceId: string, modelId: string, accountIds: readonly string[]): Promise<Map<string, ScoreState>> {
+  const found = await exec(
+    `SELECT account_id, points_hash, inputs_hash, level, total, computed_at, changed_at FROM scoring_scores
+     WHERE workspace_id = $1 AND model_id = $2 AND account_id = ANY($3::text[]) FOR UPDATE`,
+    [workspaceId, modelId, [...accountIds]],
+  );
+  return new Map(
+    found.map((r) => [
+      r.account_id as string,
+      { pointsHash: r.points_hash as string, inputsHash: r.inputs_hash as string, level: r.level as Level, total: Number(r.total), computedAt: toDate(r.computed_at), changedAt: toDate(r.changed_at) },
+    ]),
+  );
+}
+
+export interface ScoreWrite {
+  accountId: string;
+  result: ScoreResult;
+  changedAt: Date;
+  pointsHash: string;
+  inputsHash: string;
+}
+
+const cols = (rows: readonly ScoreWrite[]) => [
+  rows.map((w) => w.accountId),
+  rows.map((w) => String(w.result.total)),
+  rows.map((w) => String(w.result.usage)),
+  rows.map((w) => String(w.result.fit)),
+  rows.map((w) => String(w.result.behavior)),
+  rows.map((w) => w.result.level),
+  rows.map((w) => w.result.enterpriseFit),
+  rows.map((w) => w.result.disqualifiedBy),
+  rows.map((w) => JSON.stringify(compactContributions(w.result.contributions))),
+  rows.map((w) => JSON.stringify(compactIndicators(w.result.indicators))),
+];
+
+export async function upsertScores(exec: Exec, input: { workspaceId: string; modelId: string; computedAt: Date; rows: readonly ScoreWrite[] }): Promise<void> {
+  if (input.rows.length === 0) return;
+  await exec(
+    `INSERT INTO scoring_scores (workspace_id, model_id, account_id, total, usage, fit, behavior, level, enterprise_fit, disqualified_by, signals, indicators,
+       points_hash, inputs_hash, computed_at, changed_at)
+     SELECT $1, $2, t.a, t.total::numeric, t.usage::numeric, t.fit::numeric, t.behavior::numeric, t.level, t.ef, t.dq, t.signals::jsonb, t.ind::jsonb,
+       t.ph, t.ih, $3::timestamptz, t.changed
+     FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::boolean[], $11::text[], $12::text[], $13::text[], $14::timestamptz[], $15::text[], $16::text[])
+       AS t(a, total, usage, fit, behavior, level, ef, dq, signals, ind, changed, ph, ih)
+     ON CONFLICT (workspace_id, model_id, account_id) DO UPDATE SET total = EXCLUDED.total, usage = EXCLUDED.usage, fit = EXCLUDED.fit,
+       behavior = EXCLUDED.behavior, level = EXCLUDED.level, enterprise_fit = EXCLUDED.enterprise_fit, disqualified_by = EXCLUDED.disqualified_by,
+       signals = EXCLUDED.signals, indicators = EXCLUDED.indicators, points_hash = EXCLUDED.points_hash, inputs_hash = EXCLUDED.inputs_hash,
+       computed_at = EXCLUDED.computed_at, changed_at = EXCLUDED.changed_at`,
+    [
+      input.workspaceId,
+      input.modelId,
+      iso(input.computedAt),
+      ...cols(input.rows),
+      input.rows.map((w) => iso(w.changedAt)),
+      input.rows.map((w) => w.pointsHash),
+      input.rows.map((w) => w.inputsHash),
+    ],
+  );
+}
+
+export async function insertSnapshots(exec: Exec, input: { workspaceId: string; modelId: string; modelVersion: number; reason: SnapshotReason; computedAt: Date; ids: readonly string[]; rows: readonly ScoreWrite[] }): Promise<void> {
+  if (input.rows.length === 0) return;
+  await exec(
+    `INSERT INTO scoring_snapshots (id, workspace_id, model_id, model_version, reason, computed_at, account_id, total, usage, fit, behavior, level, enterprise_fit, disqualified_by, signals, indicators)
+     SELECT t.id, $1, $2, $3, $4, $5::timestamptz, t.a, t.total::numeric, t.usage::numeric, t.fit::numeric, t.behavior::numeric, t.level, t.ef, t.dq, t.signals::jsonb, t.ind::jsonb
+     FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::boolean[], $14::text[], $15::text[], $16::text[])
+       AS t(id, a, total, usage, fit, behavior, level, ef, dq, signals, ind)`,
+    [input.workspaceId, input.modelId, input.modelVersion, input.reason, iso(input.computedAt), [...input.ids], ...cols(input.rows)],
+  );
+}
+
+export async function listSnapshots(exec: Exec, workspaceId: string, q: { accountId: string; modelId: string; limit: number; startingAfter?: string }): Promise<ScoreSnapshot[]> {
+  const found = await exec(
+    `SELECT * FROM scoring_snapshots WHERE workspace_id = $1 AND account_id = $2 AND model_id = $3 AND ($5::text IS NULL OR id COLLATE "C" < $5::text)
+     ORDER BY id COLLATE "C" DESC LIMIT $4`,
+    [workspaceId, q.accountId, q.modelId, q.limit + 1, q.startingAfter ?? null],
+  );
+  return found.map((r) => ({
+    ...resultFrom(r),
+    id: r.id as string,
+    accountId: r.account_id as string,
+    modelId: r.model_id as string,
+    modelVersion: Number(r.model_version),
+    reason: r.reason as SnapshotReason,
+    computedAt: toDate(r.computed_at),
+  }));
+}
+
+function firmographicsFrom(r: Record<string, unknown>): Firmographics {
+  return {
+    domain: (r.domain as string | null) ?? null,
+    employees: r.employees === null || r.employees === undefined ? null : Number(r.employees),
+    industry: (r.industry as string | null) ?? null,
+    country: (r.country as string | null) ?? null,
+    techStack: (json(r.tech_stack) as string[]) ?? [],
+    sources: (json(r.sources) as Record<string, string>) ?? {},
+  };
+}
+
+/** The latest firmographics known strictly before `before` (default: now, i.e. the latest), per account. */
+export async function latestFirmographics(exec: Exec, workspaceId: string, q: { accountIds?: readonly string[]; before?: Date } = {}): Promise<Map<string, Firmographics & { knownAt: Date }>> {
+  const found = await exec(
+    `SELECT DISTINCT ON (account_id) * FROM scoring_firmographics
+     WHERE workspace_id = $1 AND ($2::text[] IS NULL OR account_id = ANY($2::text[])) AND ($3::timestamptz IS NULL OR known_at < $3::timestamptz)
+     ORDER BY account_id, known_at DESC`,
+    [workspaceId, q.accountIds ? [...q.accountIds] : null, q.before ? iso(q.before) : null],
+  );
+  return new Map(found.map((r) => [r.account_id as string, { ...firmographicsFrom(r), knownAt: toDate(r.known_at) }]));
+}
+
+/**
+ * Firmographics as known at `at`: the latest row recorded before it; for an account with none
+ * that old, its earliest row (company facts, not behavior: the closest we have).
+ */
+export async function firmographicsAsOf(exec: Exec, workspaceId: string, at: Date): Promise<Map<string, Firmographics>> {
+  const found = await exec(
+    `SELECT DISTINCT ON (account_id) * FROM scoring_firmographics WHERE workspace_id = $1
+     ORDER BY account_id, (known_at < $2::timestamptz) DESC, CASE WHEN known_at < $2::timestamptz THEN known_at END DESC NULLS LAST, known_at`,
+    [workspaceId, iso(at)],
+  );
+  return new Map(found.map((r) => [r.account_id as string, firmographicsFrom(r)]));
+}
+
+export async function insertFirmographics(exec: Exec, workspaceId: string, knownAt: Date, rows: ReadonlyArray<{ accountId: string; f: Firmographics }>): Promise<void> {
+  if (rows.length === 0) return;
+  await exec(
+    `INSERT INTO scoring_firmographics (workspace_id, account_id, known_at, domain, employees, industry, country, tech_stack, sources)
+     SELECT $1, t.a, $2::timestamptz, t.domain, t.employees, t.industry, t.country, t.tech::jsonb, t.sources::jsonb
+     FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[]) AS t(a, domain, employees, industry, country, tech, sources)
+     ON CONFLICT (workspace_id, account_id, known_at) DO UPDATE SET domain = EXCLUDED.domain, employees = EXCLUDED.employees, industry = EXCLUDED.industry,
+       country = EXCLUDED.country, tech_stack = EXCLUDED.tech_stack, sources = EXCLUDED.sources`,
+    [
+      workspaceId,
+      iso(knownAt),
+      rows.map((r) => r.accountId),
+      rows.map((r) => r.f.domain),
+      rows.map((r) => r.f.employees),
+      rows.map((r) => r.f.industry),
+      rows.map((r) => r.f.country),
+      rows.map((r) => JSON.stringify(r.f.techStack)),
+      rows.map((r) => JSON.stringify(r.f.sources)),
+    ],
+  );
+}
+
+export interface AccountFacts {
+  id: string;
+  createdAt: Date;
+  employees: number | null;
+  industry: string | null;
+  country: string | null;
+  techStack: string[] | null;
+  domain: string | null;
+}
+
+function techFromTraits(v: unknown): string[] | null {
+  if (Array.isArray(v)) return v.filter((x) => typeof x === 'string' && x.trim()).map((x) => String(x).trim());
+  if (typeof v === 'string' && v.trim()) return v.split(/[,;]/).map((x) => x.trim()).filter(Boolean);
+  return null;
+}
+
+/**
+ * Live accounts with what scoring needs from them (firmographics set by group traits or the API,
+ * tech stack traits, a domain). Reads the accounts module's tables directly: the full recompute
+ * needs every account in one statement, which no per-account reader gives.
+ */
+export async function accountFacts(exec: Exec, workspaceId: string, accountIds?: readonly string[]): Promise<AccountFacts[]> {
+  const found = await exec(
+    `SELECT a.id, a.created_at, a.employees, a.industry, a.country,
+            coalesce(a.traits -> 'tech_stack', a.traits -> 'technologies', a.traits -> 'techStack') AS tech, d.domain
+     FROM accounts a
+     LEFT JOIN (SELECT DISTINCT ON (account_id) account_id, domain FROM account_domains
+                WHERE workspace_id = $1 AND ($2::text[] IS NULL OR account_id = ANY($2::text[]))
+                ORDER BY account_id, claimed DESC, created_at, domain) d ON d.account_id = a.id
+     WHERE a.workspace_id = $1 AND a.status = 'active' AND ($2::text[] IS NULL OR a.id = ANY($2::text[]))
+     ORDER BY a.id COLLATE "C"`,
+    [workspaceId, accountIds ? [...accountIds] : null],
+  );
+  return found.map((r) => ({
+    id: r.id as string,
+    createdAt: toDate(r.created_at),
+    employees: r.employees === null || r.employees === undefined ? null : Number(r.employees),
+    industry: (r.industry as string | null) ?? null,
+    country: (r.country as string | null) ?? null,
+    techStack: techFromTraits(json(r.tech)),
+    domain: (r.domain as string | null) ?? null,
+  }));
+}
+
+/** Which of these accounts are live, with when each last changed (firmographics may be stale after it). */
+export async function liveAccounts(exec: Exec, workspaceId: string, accountIds: readonly string[]): Promise<Map<string, Date>> {
+  const found = await exec<{ id: string; updated_at: unknown }>(
+    `SELECT id, updated_at FROM accounts WHERE workspace_id = $1 AND id = ANY($2::text[]) AND status = 'active'`,
+    [workspaceId, [...accountIds]],
+  );
+  return new Map(found.map((r) => [r.id, toDate(r.updated_at)]));
+}
+
+export async function markDirty(exec: Exec, workspaceId: string, accountIds: readonly string[], at: Date): Promise<void> {
+  if (accountIds.length === 0) return;
+  await exec(
+    `INSERT INTO scoring_dirty_accounts (workspace_id, account_id, marked_at) SELECT $1, a, $2::timestamptz FROM unnest($3::text[]) AS a ON CONFLICT DO NOTHING`,
+    [workspaceId, iso(at), [...accountIds]],
+  );
+}
+
+/**
+ * Takes (deletes and returns) up to `limit` accounts marked dirty before `before` — the instant a
+ * rescore measures at: an account marked later has events that rescore could not see, and stays
+ * for the next flush (which its marking queued).
+ */
+export async function takeDirty(exec: Exec, workspaceId: string, limit: number, before: Date): Promise<string[]> {
+  const found = await exec<{ account_id: string }>(
+    `DELETE FROM scoring_dirty_accounts WHERE workspace_id = $1 AND account_id IN (
+       SELECT account_id FROM scoring_dirty_accounts WHERE workspace_id = $1 AND marked_at < $3::timestamptz
+       ORDER BY marked_at, account_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+     RETURNING account_id`,
+    [workspaceId, limit, iso(before)],
+  );
+  return found.map((r) => r.account_id);
+}
+
+export interface ScoringState {
+  watermark: string | null;
+  lastRecomputeAt: Date | null;
+  lastFlushAt: Date | null;
+  lastSweepAt: Date | null;
+}
+
+export async function getState(exec: Exec, workspaceId: string): Promise<ScoringState> {
+  const [r] = await exec('SELECT * FROM scoring_state WHERE workspace_id = $1', [workspaceId]);
+  return { watermark: (r?.sweep_watermark as string | null) ?? null, lastRecomputeAt: d(r?.last_recompute_at), lastFlushAt: d(r?.last_flush_at), lastSweepAt: d(r?.last_sweep_at) };
+}
+
+export async function setState(exec: Exec, workspaceId: string, at: Date, patch: { watermark?: string; recomputedAt?: Date; flushedAt?: Date; sweptAt?: Date }): Promise<void> {
+  const t = (v: Date | undefined) => (v ? iso(v) : null);
+  await exec(
+    `INSERT INTO scoring_state (workspace_id, sweep_watermark, last_recompute_at, last_flush_at, last_sweep_at, updated_at)
+     VALUES ($1, $2, $3::timestamptz, $4::timestamptz, $5::timestamptz, $6::timestamptz)
+     ON CONFLICT (workspace_id) DO UPDATE SET sweep_watermark = coalesce(EXCLUDED.sweep_watermark, scoring_state.sweep_watermark),
+       last_recompute_at = coalesce(EXCLUDED.last_recompute_at, scoring_state.last_recompute_at),
+       last_flush_at = coalesce(EXCLUDED.last_flush_at, scoring_state.last_flush_at),
+       last_sweep_at = coalesce(EXCLUDED.last_sweep_at, scoring_state.last_sweep_at), updated_at = EXCLUDED.updated_at`,
+    [workspaceId, patch.watermark ?? null, t(patch.recomputedAt), t(patch.flushedAt), t(patch.sweptAt), iso(at)],
+  );
+}
+
+/** The newest product event id of the workspace (ids are time-sortable). */
+export async function newestEventId(exec: Exec, workspaceId: string): Promise<string | null> {
+  const [r] = await exec<{ id: string }>('SELECT id FROM product_events WHERE workspace_id = $1 ORDER BY id DESC LIMIT 1', [workspaceId]);
+  return r?.id ?? null;
+}
+
+/**
+ * Accounts with product events stored after `afterId`, for the fallback sweep: a range scan of
+ * the primary key (ids are time-sortable). The comparison uses the column's collation so the
+ * index serves it; ids sort by time under the C collation (Tandem's databases; PGlite's default).
+ */
+export async function accountsWithEventsAfter(exec: Exec, workspaceId: string, afterId: string, limit: number): Promise<{ accountIds: string[]; lastId: string | null; events: number }> {
+  const found = await exec<{ id: string; account_id: string | null }>(
+    `SELECT id, account_id FROM product_events WHERE id > $2 AND workspace_id = $1 ORDER BY id LIMIT $3`,
+    [workspaceId, afterId, limit],
+  );
+  const accountIds = [...new Set(found.map((r) => r.account_id).filter((a): a is string => a !== null))];
+  return { accountIds, lastId: found.length ? found[found.length - 1].id : null, events: found.length };
+}

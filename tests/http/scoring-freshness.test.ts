@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { flushDirty, scheduleRescore, useFirmographicsProvider, type CompanyProfile, type FirmographicsProvider } from '../../src/modules/scoring/index.ts';
+import { startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
+
+const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });
+
+describe('scoring freshness', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ now: '2026-01-15T12:00:00.130Z' });
+  });
+  after(() => h.close());
+
+  const stored = async (ws: string, account: string) =>
+    (await h.database.query<{ total: string }>('SELECT total FROM scoring_scores WHERE workspace_id = $1 AND account_id = $2', [ws, account]))[0]?.total ?? null;
+
+  it('an event re-scores its account within a second of wall time (debounced: one job for a burst)', async () => {
+    const live = await h.workspace({ sandbox: false });
+    const acct = (await h.api(live).post('/v1/accounts', { name: 'Live Co', external_id: 'grp-live' })).body;
+    await h.tandem.runner.drain(); // signup: fit only
+    assert.equal(await stored(live.id, acct.id), '0.0');
+    for (let i = 0; i < 3; i++) {
+      const r = await h.api(null).post('/v1/track', { userId: 'u1', event: 'Pricing Page Viewed', messageId: `live-${i}`, context: { groupId: 'grp-live' } }, basic(live.writeKey));
+      assert.equal(r.status, 200);
+    }
+    const jobs = await h.database.query<{ n: number; run_at: Date }>(`SELECT count(*)::int AS n, min(run_at) AS run_at FROM jobs WHERE workspace_id = $1 AND kind = 'scoring.flush'`, [live.id]);
+    assert.equal(jobs[0].n, 1, 'three events, one debounced job');
+    assert.equal(new Date(jobs[0].run_at).toISOString(), '2026-01-15T12:00:00.330Z', 'the first event (.130) + 200 ms');
+    await h.tandem.runner.drain();
+    assert.equal(await stored(live.id, acct.id), '0.0', 'not due yet');
+    h.clock.advance(200); // .330: the first event is 200 ms old
+    await h.tandem.runner.drain();
+    // 3 pricing views "today" → 14 behavior points × 25% = 3.5 (1 user on 1 day: 1/7 DAU → 0; 3 events: no trend yet)
+    assert.equal(await stored(live.id, acct.id), '3.5');
+    // while nothing is pending, the next event queues the next flush
+    await h.api(null).post('/v1/track', { userId: 'u1', event: 'Upgrade Clicked', messageId: 'live-9', context: { groupId: 'grp-live' } }, basic(live.writeKey));
+    h.clock.advance(200);
+    await h.tandem.runner.drain();
+    assert.equal(await stored(live.id, acct.id), '7.3', 'upgrade click: behavior 14 + 15 = 29; × 25% = 7.25 → 7.3');
+  });
+
+  it('a flush takes only accounts marked before its instant (later events are invisible to it)', async () => {
+    const ws = await h.workspace({ sandbox: false });
+    const early = new Date('2026-01-15T12:00:00.000Z');
+    const late = new Date('2026-01-15T12:00:05.000Z');
+    await scheduleRescore(h.database.db, { workspaceId: ws.id, accountIds: ['acct_a'], asOf: early });
+    await scheduleRescore(h.database.db, { workspaceId: ws.id, accountIds: ['acct_b'], asOf: late });
+    const ctx = { deps: h.tandem.deps, workspaceId: ws.id, asOf: new Date('2026-01-15T12:00:01.000Z'), actor: { type: 'system' as const } };
+    assert.equal(await flushDirty(ctx), 1);
+    const left = await h.database.query<{ account_id: string }>('SELECT account_id FROM scoring_dirty_accounts WHERE workspace_id = $1', [ws.id]);
+    assert.deepEqual(left.map((r) => r.account_id), ['acct_b'], 'left for the flush its marking queued');
+  });
+
+  it('the fallback sweep rescores accounts whose events arrived by a path that did not notify', async () => {
+    const ws = await h.workspace({ clockStart: '2026-02-01T10:00:30Z' });
+    const acct = (await h.api(ws).post('/v1/accounts', { name: 'Sweep Co', external_id: 'grp-sweep', employees: 120, industry: 'Software' })).body;
+    await h.api(ws).post('/v1/test_clock/advance', { by: 'PT1S' }); // signup: fit only
+    assert.equal(await stored(ws.id, acct.id), '19.6', 'fit 120 employees → 26 + Software → 30 = 56; × 35% = 19.6');
+    // A bulk import writing product_events directly: no ingestion listener runs.
+    await h.database.query(
+      `INSERT INTO product_events (id, workspace_id, message_id, type, event, user_id, account_id, timestamp, received_at)
+       VALUES ('pev_0zzzzzzzzsweep00000001', $1, 'imported-1', 'track', 'Upgrade Clicked', 'u1', $2, '2026-02-01T10:00:40Z', '2026-02-01T10:00:40Z')`,
+      [ws.id, acct.id],
+    );
+    await h.api(ws).post('/v1/test_clock/advance', { by: 'PT10S' });
+    assert.equal(await stored(ws.id, acct.id), '19.6', 'nothing told scoring yet');
+    await h.api(ws).post('/v1/test_clock/advance', { by: 'PT20S' }); // the sweep runs at 10:01:00
+    const s = (await h.api(ws).get(`/v1/accounts/${acct.id}/score`)).body;
+    assert.equal(s.signals.find((x: any) => x.key === 'upgrade_intent').points, 15);
+    assert.equal(s.score, 23.4, 'fit 56 × 35% = 19.6, one upgrade click 15 × 25% = 3.75 → 23.35 → 23.4');
+    assert.equal(s.computed_at, '2026-02-01T10:01:00.000Z');
+  });
+
+  it('enrichment asks the provider once per domain per TTL, and caches "not found" too', async () => {
+    const asked: string[][] = [];
+    const provider: FirmographicsProvider = {
+      name: 'counting',
+      async lookup(domains) {
+        asked.push([...domains]);
+        const out = new Map<string, CompanyProfile>();
+        for (const d of domains) if (d === 'known.example') out.set(d, { domain: d, name: 'Known', employees: 800, industry: 'SaaS', country: 'DE', techStack: ['Snowflake'] });
+        return out;
+      },
+    };
+    useFirmographicsProvider(h.tandem.deps, provider);
+    const ws = await h.workspace({ clockStart: '2026-02-01T00:00:00Z' });
+    const a = (await h.api(ws).post('/v1/accounts', { name: 'Known', domains: ['known.example'] })).body;
+    const b = (await h.api(ws).post('/v1/accounts', { name: 'Unknown', domains: ['unknown.example'] })).body;
+    const s = (await h.api(ws).get(`/v1/accounts/${a.id}/score`)).body;
+    assert.deepEqual(s.sub_scores.fit, 36 + 30 + 10, '800 employees → 36, SaaS → 30, Snowflake → 10');
+    await h.api(ws).get(`/v1/accounts/${b.id}/score`);
+    await h.api(ws).post('/v1/test_clock/advance', { by: 'P1D' }); // signup jobs and a daily recompute: all from the cache
+    assert.deepEqual(asked, [['known.example'], ['unknown.example']]);
+    await h.api(ws).post('/v1/test_clock/advance', { by: 'P31D' }); // past the 30-day TTL …
+    for (const acct of [a, b]) assert.equal((await h.api(ws).post(`/v1/accounts/${acct.id}`, { country: 'FR' })).status, 200);
+    await h.api(ws).post('/v1/test_clock/advance', { by: 'PT1S' }); // … the next rescore (account.updated) asks again
+    assert.deepEqual(asked.slice(2).flat().sort(), ['known.example', 'unknown.example']);
+    const rows = await h.database.query<{ domain: string; found: boolean }>('SELECT domain, found FROM enrichment_cache WHERE workspace_id = $1 ORDER BY domain', [ws.id]);
+    assert.deepEqual(rows.map((r) => [r.domain, r.found]), [['known.example', true], ['unknown.example', false]]);
+  });
+});
