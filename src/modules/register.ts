@@ -1,5 +1,7 @@
 import type { JobRegistry } from '../jobs/registry.ts';
 import { registerBilling } from './billing/index.ts';
+import { registerScoring } from './scoring/index.ts';
+import { registerQuotes } from './quotes/index.ts';
 import { registerEntitlements } from './entitlements/index.ts';
 
 /**
@@ -7,4 +9,6 @@ import { registerEntitlements } from './entitlements/index.ts';
  * `register(registry)` from its index.ts; list it here. Order does not matter.
  */
 export const moduleRegistrations: Array<(registry: JobRegistry) => void> = [registerBilling];
+moduleRegistrations.push(registerScoring);
+moduleRegistrations.push(registerQuotes);
 moduleRegistrations.push(registerEntitlements);

@@ -9,6 +9,9 @@ import { paymentRoutes } from './payments.ts';
 import { billingRoutes } from './billing.ts';
 import { ingestRoutes } from './ingest.ts';
 import { accountRoutes } from './accounts.ts';
+import { checkoutRoutes } from './checkout.ts';
+import { quoteRoutes } from './quotes.ts';
+import { scoringRoutes } from './scoring.ts';
 import { entitlementRoutes } from './entitlements.ts';
 
 /** Every routes file, registered in this order. One file per module: add yours here. */
@@ -18,4 +21,7 @@ routeFiles.push(paymentRoutes);
 routeFiles.push(billingRoutes);
 routeFiles.push(ingestRoutes);
 routeFiles.push(accountRoutes);
+routeFiles.push(scoringRoutes);
+routeFiles.push(checkoutRoutes);
+routeFiles.push(quoteRoutes);
 routeFiles.push(entitlementRoutes);

@@ -637,6 +637,8 @@ CREATE TABLE "scoring_scores" (
 	"disqualified_by" text,
 	"signals" jsonb NOT NULL,
 	"indicators" jsonb NOT NULL,
+	"points_hash" text NOT NULL,
+	"inputs_hash" text NOT NULL,
 	"computed_at" timestamp with time zone NOT NULL,
 	"changed_at" timestamp with time zone NOT NULL,
 	CONSTRAINT "scoring_scores_pk" PRIMARY KEY("workspace_id","model_id","account_id"),

@@ -5,3 +5,6 @@ export * from './events.ts';
 export * from './accounts.ts';
 export * from './billing.ts';
 export * from './payments.ts';
+export * from './scoring.ts';
+export * from './checkout.ts';
+export * from './quotes.ts';
