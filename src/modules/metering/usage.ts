@@ -74,6 +74,12 @@ export interface UsagePeriod {
  * pairs are an `unnest` list; each is aggregated by the same expression and filters as a single
  * period (a correlated subquery per pair, on the (workspace, account, timestamp) index), so one
  * period and many periods can never disagree. Returns "0" for pairs with no events.
+ *
+ * An account id that was merged counts its survivor's events: a merge re-points the merged
+ * account's events to the survivor (accounts/merge.service.ts) while subscriptions keep naming
+ * the merged id, so B's subscription, after B was merged into A, is billed for A's events —
+ * B's (moved) and A's own. Merges keep `merged_into` one hop long and always naming a live
+ * account, so one lookup (on the primary key) resolves any id.
  */
 export async function usageForPeriods(
   db: Db,
@@ -88,7 +94,8 @@ export async function usageForPeriods(
   const result = await rows<{ k: string; v: string | null }>(
     db,
     sql`SELECT q.q_key AS k, (SELECT ${aggregateSql(q.metric)}::text FROM product_events
-          WHERE workspace_id = ${q.workspaceId} AND account_id = q.q_account
+          WHERE workspace_id = ${q.workspaceId}
+            AND account_id = coalesce((SELECT a.merged_into FROM accounts a WHERE a.workspace_id = ${q.workspaceId} AND a.id = q.q_account), q.q_account)
             AND timestamp >= q.q_start AND timestamp < q.q_end
             AND type = 'track' AND event = ${q.metric.eventName}${sql.join(filters, sql``)}) AS v
         FROM ${list}`,
