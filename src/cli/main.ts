@@ -75,6 +75,18 @@ workspace
     }
   });
 
+program
+  .command('demo')
+  .description('Build the demo company (plans, accounts, events, subscriptions, invoices, a quote) by driving the API over a sandbox test clock')
+  .option('--accounts <n>', 'customer accounts (default 40)', (v) => Number(v), 40)
+  .option('--months <n>', 'months of history (default 3)', (v) => Number(v), 3)
+  .option('--data-dir <dir>', 'embedded database directory (ignored with DATABASE_URL)')
+  .option('--json', 'print {"id","secret_key","write_key","summary"} as JSON')
+  .action(async (opts) => {
+    const { demoCommand } = await import('./demo.ts');
+    await demoCommand(opts);
+  });
+
 const bench = program.command('bench').description('Benchmarks; each prints one JSON line of its figures (DATABASE_URL → PostgreSQL, else in-memory PGlite)');
 bench
   .command('billing')

@@ -1,10 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { createApiKey, createWorkspace } from '../modules/workspaces/index.ts';
-import { rows, sql } from '../db/sql.ts';
 import type { Database } from '../db/client.ts';
-import { createTandem, type Tandem } from '../tandem.ts';
+import { createTandem } from '../tandem.ts';
 import { dbConfig, explain, fail, openConfigured } from './config.ts';
+import { DEFAULT_DEMO_ACCOUNTS, DEFAULT_DEMO_MONTHS, seedDemo, summaryLines, type SeedResult } from './demo.ts';
+import { demoCredentialsFile } from './demo-workspace.ts';
 
 export interface ServeOptions {
   port?: string;
@@ -12,39 +10,6 @@ export interface ServeOptions {
   dataDir?: string;
   role?: string;
   demo?: boolean;
-}
-
-interface DemoCredentials {
-  workspace_id: string;
-  secret_key: string;
-  write_key: string;
-}
-
-/**
- * `npm start` seeds a demo workspace on first start and keeps its keys in .tandem/ beside the
- * data directory (a local development convenience: the database itself stores only hashes).
- */
-async function ensureDemo(t: Tandem, database: Database, credsFile: string): Promise<DemoCredentials> {
-  const existing = await rows<{ id: string }>(database.db, sql`SELECT id FROM workspaces WHERE settings->>'demo' = 'true' ORDER BY id LIMIT 1`);
-  if (existing[0]) {
-    if (existsSync(credsFile)) {
-      const creds = JSON.parse(readFileSync(credsFile, 'utf8')) as DemoCredentials;
-      if (creds.workspace_id === existing[0].id) return creds;
-    }
-    // Keys are stored hashed, so a lost credentials file means minting new keys.
-    const ctx = { deps: t.deps, workspaceId: existing[0].id, asOf: t.deps.clock.now(), actor: { type: 'cli' as const } };
-    const sk = await createApiKey(ctx, { kind: 'secret', name: 'Demo secret key', scopes: ['admin'] });
-    const wk = await createApiKey(ctx, { kind: 'write', name: 'Demo write key', scopes: [] });
-    const creds = { workspace_id: existing[0].id, secret_key: sk.secret, write_key: wk.secret };
-    writeFileSync(credsFile, JSON.stringify(creds, null, 2), { mode: 0o600 });
-    return creds;
-  }
-  const created = await createWorkspace(t.deps, { name: 'Demo company', sandbox: true });
-  await database.db.execute(sql`UPDATE workspaces SET settings = jsonb_set(settings, '{demo}', 'true') WHERE id = ${created.workspace.id}`);
-  const creds = { workspace_id: created.workspace.id, secret_key: created.secretKey, write_key: created.writeKey };
-  mkdirSync(path.dirname(credsFile), { recursive: true });
-  writeFileSync(credsFile, JSON.stringify(creds, null, 2), { mode: 0o600 });
-  return creds;
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
@@ -78,6 +43,27 @@ export async function serve(opts: ServeOptions): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
+  // `npm start`: the demo company is built (first start) or found (later starts) before the
+  // server listens, so the URL printed below already shows it; the build has the database alone.
+  let demo: SeedResult | undefined;
+  if (opts.demo) {
+    try {
+      demo = await seedDemo(tandem, database, {
+        accounts: DEFAULT_DEMO_ACCOUNTS,
+        months: DEFAULT_DEMO_MONTHS,
+        now: new Date(),
+        credsFile: demoCredentialsFile(cfg.dataDir),
+        match: 'any',
+        rebuildComplete: false,
+        log,
+      });
+    } catch (e) {
+      await tandem.close().catch(() => undefined);
+      await database.close().catch(() => undefined);
+      fail(`building the demo company failed: ${explain(e)}`);
+    }
+  }
+
   if (role !== 'api') tandem.runner.start();
   let url: string | undefined;
   if (role !== 'worker') {
@@ -97,11 +83,12 @@ export async function serve(opts: ServeOptions): Promise<void> {
     log(`  Reference  ${url}/docs`);
     log(`  OpenAPI    ${url}/openapi.json`);
   }
-  if (opts.demo) {
-    const creds = await ensureDemo(tandem, database, path.join(path.dirname(cfg.dataDir), 'demo-credentials.json'));
+  if (demo) {
+    const creds = demo.workspace.creds;
+    for (const line of summaryLines(demo)) log(`  ${line}`);
     log(`  Workspace  ${creds.workspace_id} (sandbox, with a test clock)`);
     log(`  Secret key ${creds.secret_key}`);
     log(`  Write key  ${creds.write_key}`);
-    if (url) log(`  Try: curl -s ${url}/v1/workspace -H "Authorization: Bearer ${creds.secret_key}"`);
+    if (url) log(`  Try: curl -s ${url}/v1/accounts -H "Authorization: Bearer ${creds.secret_key}"`);
   }
 }
