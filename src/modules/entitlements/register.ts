@@ -1,10 +1,11 @@
 import type { JobRegistry } from '../../jobs/registry.ts';
 import { invalidateAccounts } from './entitlements.service.ts';
-import { checkThresholds, scheduleThresholdChecks } from './thresholds.service.ts';
+import { accountsOfJob, checkThresholdsMany, scheduleThresholdChecks } from './thresholds.service.ts';
 
 /**
  * After events are stored for accounts: their cached entitlement answers are dropped in this
- * process, and a usage-threshold check is queued for each.
+ * process, and they join the workspace's pending usage-threshold check (one job per workspace
+ * at a time, carrying the set of accounts; see scheduleThresholdChecks).
  */
 export function registerEntitlements(registry: JobRegistry): void {
   registry.afterIngest(async (ctx, accountIds) => {
@@ -14,7 +15,7 @@ export function registerEntitlements(registry: JobRegistry): void {
   registry.handle('entitlements.thresholds', {
     transactional: true,
     async run(tx, ctx) {
-      await checkThresholds(tx, ctx, String(ctx.job.payload.account_id));
+      await checkThresholdsMany(tx, ctx, accountsOfJob(ctx.job.payload));
     },
   });
 }

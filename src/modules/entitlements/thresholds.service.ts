@@ -1,9 +1,9 @@
 import type { Ctx, Db } from '../../context.ts';
 import { publish } from '../../jobs/outbox.ts';
-import { enqueueMany } from '../../jobs/queue.ts';
+import { newId } from '../../kernel/ids.ts';
 import { rows, sql } from '../../db/sql.ts';
 import { dec } from '../../kernel/decimal.ts';
-import { listSubscriptions, LIVE_STATUSES } from '../billing/index.ts';
+import { listSubscriptions, LIVE_STATUSES, type Subscription } from '../billing/index.ts';
 import { getEntitlements, getMetric } from '../catalog/index.ts';
 import { usageForPeriod } from '../metering/index.ts';
 import { limitWindow } from './entitlements.ts';
@@ -11,16 +11,101 @@ import { limitWindow } from './entitlements.ts';
 /** Thresholds announced once per subscription, feature and period: 80 % (approaching) and 100 % (reached). */
 export const THRESHOLDS = [80, 100] as const;
 
+/** The job's debounce key: one pending threshold check per workspace. */
+const THRESHOLDS_KEY = 'entitlements.thresholds';
 /**
- * After events arrive for an account, its metered limits are checked in a job, outside the
- * ingestion request; debounced per account, so a burst of batches queues one check.
+ * How long a live workspace's check waits for more accounts before it runs. A sandbox's check is
+ * due at once: its clock moves only when advanced, and a test reads alerts right after ingesting.
+ */
+export const THRESHOLD_CHECK_DELAY_MS = 1000;
+
+/**
+ * After events arrive for accounts, their metered limits are checked in a job, outside the
+ * ingestion request. ONE pending job per workspace carries the set of accounts touched since the
+ * last check started (payload `{accounts: {<id>: true, …}}`): each call adds its accounts to the
+ * pending job (an upsert on the debounce index) or queues a new one, due THRESHOLD_CHECK_DELAY_MS
+ * later in a live workspace. So checks cost one job per workspace per second under any ingest
+ * rate, and each account is checked once per job however many batches touched it. Example: 300
+ * batches in a second touching 1,000 accounts → one job checking 1,000 accounts (before: one
+ * job per account per batch that found none pending).
+ *
+ * The merge is skipped when the pending set already holds every account (`@>` on the object's
+ * sorted keys), so steady traffic over the same accounts does not rewrite the row. Once a job
+ * has been claimed it is no longer pending: accounts touched meanwhile start the next one, which
+ * sees their events. Worst case an account is checked twice; `usage_alerts` keeps each
+ * announcement to once per period.
  */
 export async function scheduleThresholdChecks(ctx: Ctx, accountIds: readonly string[]): Promise<void> {
-  await enqueueMany(
-    ctx.deps.database.db,
-    accountIds.map((a) => ({ workspaceId: ctx.workspaceId, kind: 'entitlements.thresholds', runAt: ctx.asOf, payload: { account_id: a }, debounceKey: `thresholds:${a}`, asOf: ctx.asOf })),
-  );
+  const accounts: Record<string, true> = {};
+  let n = 0;
+  for (const a of accountIds) if (a && !accounts[a]) ((accounts[a] = true), n++);
+  if (n === 0) return;
+  const asOf = ctx.asOf.toISOString();
+  await ctx.deps.database.db.execute(sql`
+    INSERT INTO jobs (id, workspace_id, kind, payload, run_at, debounce_key, max_attempts, created_at)
+    SELECT ${newId('job')}, w.id, ${THRESHOLDS_KEY}, jsonb_build_object('accounts', ${JSON.stringify(accounts)}::jsonb),
+           ${asOf}::timestamptz + CASE WHEN w.sandbox THEN interval '0' ELSE ${THRESHOLD_CHECK_DELAY_MS}::int * interval '1 millisecond' END,
+           ${THRESHOLDS_KEY}, 10, ${asOf}::timestamptz
+    FROM workspaces w WHERE w.id = ${ctx.workspaceId}
+    ON CONFLICT (coalesce(workspace_id, ''), debounce_key) WHERE debounce_key IS NOT NULL AND status = 'pending'
+    DO UPDATE SET payload = jsonb_build_object('accounts', coalesce(jobs.payload->'accounts', '{}'::jsonb) || (EXCLUDED.payload->'accounts'))
+    WHERE NOT coalesce((jobs.payload->'accounts') @> (EXCLUDED.payload->'accounts'), false)`);
 }
+
+/** The accounts a threshold job checks (also the one-account payload of jobs queued before the set). */
+export function accountsOfJob(payload: Record<string, unknown>): string[] {
+  const set = payload.accounts;
+  const out = set && typeof set === 'object' && !Array.isArray(set) ? Object.keys(set) : [];
+  if (typeof payload.account_id === 'string') out.push(payload.account_id);
+  return [...new Set(out)].sort();
+}
+
+/** Subscriptions read per page when scanning a workspace's instead of asking account by account. */
+const SUBSCRIPTION_PAGE = 1000;
+
+/**
+ * The live subscription of each account (the newest live one, as `listSubscriptions` orders
+ * them), read the cheaper way: by scanning the workspace's subscriptions a page at a time while
+ * that costs fewer queries than one per account (a page counts as ten), else account by account.
+ * Example: 1,000 accounts in a workspace with 2,500 subscriptions → 3 pages instead of 1,000
+ * queries; with no subscription at all → one query.
+ */
+async function liveSubscriptions(inTx: Ctx, accountIds: readonly string[]): Promise<Map<string, Subscription>> {
+  const wanted = new Set(accountIds);
+  const found = new Map<string, Subscription>();
+  const maxPages = Math.max(1, Math.floor(wanted.size / 10));
+  let after: string | undefined;
+  for (let page = 0; page < maxPages; page++) {
+    const subs = await listSubscriptions(inTx, { limit: SUBSCRIPTION_PAGE, startingAfter: after });
+    const more = subs.length > SUBSCRIPTION_PAGE;
+    for (const s of more ? subs.slice(0, SUBSCRIPTION_PAGE) : subs) {
+      if (wanted.has(s.accountId) && !found.has(s.accountId) && LIVE_STATUSES.includes(s.status)) found.set(s.accountId, s);
+    }
+    if (!more) return found;
+    after = subs[SUBSCRIPTION_PAGE - 1].id;
+  }
+  found.clear();
+  for (const a of wanted) {
+    const subs = await listSubscriptions(inTx, { limit: 50, accountId: a });
+    const sub = subs.find((s) => LIVE_STATUSES.includes(s.status));
+    if (sub) found.set(a, sub);
+  }
+  return found;
+}
+
+/** Checks every account of a threshold job (see `checkThresholds`); returns the announcements made. */
+export async function checkThresholdsMany(tx: Db, ctx: Ctx, accountIds: readonly string[]): Promise<number> {
+  if (accountIds.length === 0) return 0;
+  const subs = await liveSubscriptions(inTxCtx(tx, ctx), accountIds);
+  let announced = 0;
+  for (const a of accountIds) {
+    const sub = subs.get(a);
+    if (sub) announced += await checkSubscription(tx, ctx, a, sub);
+  }
+  return announced;
+}
+
+const inTxCtx = (tx: Db, ctx: Ctx): Ctx => ({ ...ctx, deps: { ...ctx.deps, database: { ...ctx.deps.database, db: tx } } });
 
 /**
  * Publishes `usage.threshold_crossed` for each limit the account's usage has reached 80 % or
@@ -29,10 +114,12 @@ export async function scheduleThresholdChecks(ctx: Ctx, accountIds: readonly str
  */
 export async function checkThresholds(tx: Db, ctx: Ctx, accountId: string): Promise<number> {
   // Billing's reader takes a ctx; inside this job's transaction it must read through `tx`.
-  const inTx: Ctx = { ...ctx, deps: { ...ctx.deps, database: { ...ctx.deps.database, db: tx } } };
-  const subs = await listSubscriptions(inTx, { limit: 50, accountId });
+  const subs = await listSubscriptions(inTxCtx(tx, ctx), { limit: 50, accountId });
   const sub = subs.find((s) => LIVE_STATUSES.includes(s.status));
-  if (!sub) return 0;
+  return sub ? checkSubscription(tx, ctx, accountId, sub) : 0;
+}
+
+async function checkSubscription(tx: Db, ctx: Ctx, accountId: string, sub: Subscription): Promise<number> {
   let announced = 0;
   for (const ent of await getEntitlements(tx, ctx.workspaceId, sub.planVersionId)) {
     if (ent.featureType !== 'limit' || ent.limit === null || ent.limit <= 0 || !ent.billableMetricId) continue;
