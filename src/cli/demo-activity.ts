@@ -21,10 +21,10 @@ const REPORT_DAYS = 3;
 
 /** Weekly rates (events per week) of behaviour signals by persona. */
 const RATES: Record<Persona, { signIns: number; active: number; pricing: number; upgrade: number; enterprise: number; support: number; projects: number }> = {
-  smb: { signIns: 1, active: 0.5, pricing: 0.15, upgrade: 0.05, enterprise: 0, support: 0.1, projects: 0.1 },
-  steady: { signIns: 1.2, active: 0.8, pricing: 0.2, upgrade: 0.05, enterprise: 0, support: 0.2, projects: 0.15 },
-  growth: { signIns: 1.5, active: 0.85, pricing: 0.7, upgrade: 0.35, enterprise: 0.15, support: 0.3, projects: 0.2 },
-  enterprise: { signIns: 2, active: 0.8, pricing: 1.5, upgrade: 0.5, enterprise: 2, support: 0.5, projects: 0.2 },
+  smb: { signIns: 0.7, active: 0.5, pricing: 0.15, upgrade: 0.05, enterprise: 0, support: 0.1, projects: 0.1 },
+  steady: { signIns: 1, active: 0.8, pricing: 0.2, upgrade: 0.05, enterprise: 0, support: 0.2, projects: 0.15 },
+  growth: { signIns: 1.2, active: 0.85, pricing: 0.7, upgrade: 0.35, enterprise: 0.15, support: 0.3, projects: 0.2 },
+  enterprise: { signIns: 1.6, active: 0.8, pricing: 1.5, upgrade: 0.5, enterprise: 2, support: 0.5, projects: 0.2 },
 };
 
 export function traitsOf(a: DemoAccount) {
@@ -68,7 +68,7 @@ export function stepMessages(a: DemoAccount, step: number, window: { start: Date
     for (let s = 0; s < sessions; s++) {
       const t = randomAt();
       track(u, 'Signed In', t, { team: u.team });
-      const uses = rng.chance(0.25) ? 2 : 1;
+      const uses = rng.chance(0.15) ? 2 : 1;
       for (let k = 0; k < uses; k++) track(u, 'Feature Used', at(Date.parse(t) - start + (k + 1) * 60_000), { feature: rng.pick(a.features), team: u.team });
     }
     for (let p = rng.poisson(r.projects * weeks); p > 0; p--) track(u, 'Project Created', randomAt(), { team: u.team });
