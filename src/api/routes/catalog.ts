@@ -412,7 +412,7 @@ export function catalogRoutes(app: FastifyInstance, deps: Deps) {
         summary: 'Active plans by typical monthly price, with pricing dead zones flagged',
         querystring: z.object({
           currency: z.string().optional().describe("Default: the workspace's most used plan currency"),
-          factor: z.string().optional().describe('A jump between adjacent paid plans above this ratio is a dead zone. Default "10"'),
+          factor: z.string().optional().describe('A jump between adjacent paid plans above this ratio is a dead zone. Default "5"'),
         }),
         response: { 200: LadderSchema, ...errorResponses },
       },

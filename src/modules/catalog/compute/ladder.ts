@@ -7,10 +7,10 @@ import { format, money } from '../../../kernel/money.ts';
  * A self-serve ladder that tops out at $50/month next to a $5,000/month sales plan loses every
  * customer who would pay $500 (PRODUCT.md, "a pricing ladder without dead zones").
  *
- * Default factor 10: the segment bands (self-serve $50–500, sales-assisted $500–5K, enterprise
- * $5K+) step by 10x, so a ladder built on them (e.g. Pro $199 → Business $1,500, 7.5x) is
- * healthy, while $50 → $5,000 (100x) is flagged with the fix "add a plan around $500" — and that
- * fixed ladder ($50 → $500 → $5,000, 10x steps) is then clean.
+ * Default factor 5 (the billing issue's default; configurable per request with `factor`): a jump
+ * of more than 5x between adjacent paid plans is flagged — $50 → $5,000 (100x) with the fix "add
+ * a plan around $500", and Pro $199 → Business $1,500 (7.5x) too, while Pro $199 → Business $900
+ * (4.5x) is clean.
  */
 export const DEFAULT_DEAD_ZONE_FACTOR = '5';
 
