@@ -75,6 +75,17 @@ export async function benchScoring(opts: { accounts?: number; events?: number; r
        FROM generate_series(1, $3::int) i`,
       [w, now.toISOString(), total],
     );
+    // PostgreSQL: product_events' secondary indexes are dropped for the load and rebuilt after
+    // from their own definitions (a sorted build is several times faster than 10M random
+    // inserts into the account index); the timed part runs on exactly the schema's indexes.
+    const indexes = url
+      ? await database.query<{ name: string; def: string }>(
+          `SELECT i.indexname AS name, i.indexdef AS def FROM pg_indexes i
+           WHERE i.schemaname = current_schema() AND i.tablename = 'product_events'
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`,
+        )
+      : [];
+    for (const ix of indexes) await database.query(`DROP INDEX ${ix.name}`);
     const CHUNK = 1_000_000;
     for (let lo = 1; lo <= m; lo += CHUNK) {
       const hi = Math.min(m, lo + CHUNK - 1);
@@ -95,6 +106,10 @@ export async function benchScoring(opts: { accounts?: number; events?: number; r
         [w, now.toISOString(), n, lo, hi],
       );
       log(`${hi.toLocaleString('en-US')} / ${m.toLocaleString('en-US')} events loaded`);
+    }
+    if (indexes.length) {
+      for (const ix of indexes) await database.query(`BEGIN; SET LOCAL maintenance_work_mem = '1GB'; ${ix.def}; COMMIT`);
+      log(`${indexes.length} product_events indexes rebuilt`);
     }
     if (url) await database.query('ANALYZE');
     const setupS = (performance.now() - setup0) / 1000;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { toDate } from '../../db/sql.ts';
 import type { Exec } from '../events/index.ts';
-import { compactContributions, compactIndicators, expandContributions, expandIndicators, inputsKey, pointsKey } from './compute/score.ts';
+import { compactContributions, compactIndicators, expandContributions, expandIndicators } from './compute/score.ts';
 import type { ModelConfig } from './model.schema.ts';
 import type { AccountScore, Firmographics, Level, ModelStatus, ScoreResult, ScoreSnapshot, ScoringModel, SnapshotReason } from './scoring.ts';
 
@@ -125,9 +125,7 @@ export async function priorLevels(exec: Exec, workspaceId: string, accountIds: r
   return new Map(found.map((r) => [r.account_id, r.level]));
 }
 
-const md5 = (s: string) => createHash('md5').update(s).digest('hex');
-export const pointsHash = (r: ScoreResult) => md5(pointsKey(r));
-export const inputsHash = (r: ScoreResult) => md5(inputsKey(r));
+export const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
 /** What a rescore compares against: the fingerprints and the routing state, without the breakdown. */
 export interface ScoreState {

@@ -6,13 +6,13 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Ctx } from '../../context.ts';
-import { publish } from '../../jobs/outbox.ts';
+import { publishMany } from '../../jobs/outbox.ts';
 import { notFound } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
 import { getAccount } from '../accounts/index.ts';
 import { execIn, execOn } from '../events/index.ts';
 import { explainScore } from './compute/explain.ts';
-import { aggregateSpecs, evaluate } from './compute/score.ts';
+import { aggregateSpecs, evaluate, inputsKey, pointsKey, type Aggregates } from './compute/score.ts';
 import { currentFirmographics, refreshFirmographics } from './firmographics.service.ts';
 import { ensureModels } from './models.service.ts';
 import * as repo from './scoring.repo.ts';
@@ -37,31 +37,73 @@ export async function rescore(ctx: Ctx, opts: { accountIds?: readonly string[]; 
   const models = await ensureModels(ctx);
   const clock = ctx.deps.clock;
   const t0 = clock.now().getTime();
-  // Events alone do not change firmographics: the per-event path re-reads them only where stale.
-  const { ids, firmographics } = opts.reason === 'event' && opts.accountIds ? await currentFirmographics(ctx, opts.accountIds) : await refreshed(ctx, opts.accountIds);
-  stats.accounts = ids.length;
-  if (ids.length === 0) return stats;
-  const phases = { firmographics_ms: clock.now().getTime() - t0, measure_ms: 0, evaluate_ms: 0, write_ms: 0 };
-  for (const model of models) {
-    let t = clock.now().getTime();
+  const phases = { firmographics_ms: 0, measure_ms: 0, evaluate_ms: 0, write_ms: 0 };
+  const measureFor = (model: ScoringModel) => {
     const input = { workspaceId: ctx.workspaceId, asOf: ctx.asOf, specs: aggregateSpecs(model.config) };
-    const aggs = await measureBulk(ctx.deps.database.db, opts.accountIds ? { ...input, accountIds: ids } : input);
+    // The requested accounts, live or not (a few extra rows at most): the measure need not wait for the live set.
+    return measureBulk(ctx.deps.database.db, opts.accountIds ? { ...input, accountIds: opts.accountIds } : input);
+  };
+  // Events alone do not change firmographics: the per-event path re-reads them only where stale.
+  const firmographicsFor = () => (opts.reason === 'event' && opts.accountIds ? currentFirmographics(ctx, opts.accountIds) : refreshed(ctx, opts.accountIds));
+  // On PostgreSQL the first model's measure (seconds of set-based SQL over all accounts) runs
+  // beside the firmographics refresh (mostly JavaScript); PGlite has one connection: in turn.
+  const overlap = ctx.deps.database.kind === 'postgres' && models.length > 0;
+  let measuring: Promise<Map<string, Aggregates>> | undefined = overlap ? measureFor(models[0]) : undefined;
+  measuring?.catch(() => {}); // awaited below; a failure of the refresh first must not leave it unhandled
+  let firm: Awaited<ReturnType<typeof firmographicsFor>>;
+  try {
+    firm = await firmographicsFor();
+  } catch (e) {
+    await measuring?.catch(() => {});
+    throw e;
+  }
+  const { ids, firmographics } = firm;
+  phases.firmographics_ms = clock.now().getTime() - t0;
+  stats.accounts = ids.length;
+  if (ids.length === 0) {
+    await measuring;
+    return stats;
+  }
+  for (const [m, model] of models.entries()) {
+    let t = clock.now().getTime();
+    const aggs = await (m === 0 && measuring ? measuring : measureFor(model));
+    measuring = undefined;
     stats.withEvents = Math.max(stats.withEvents, aggs.size);
     phases.measure_ms += clock.now().getTime() - t;
-    t = clock.now().getTime();
-    const results = ids.map((id) => ({ accountId: id, result: evaluate(model.config, { aggregates: aggs.get(id) ?? {}, firmographics: firmographics.get(id) ?? EMPTY_FIRMOGRAPHICS }) }));
-    phases.evaluate_ms += clock.now().getTime() - t;
-    t = clock.now().getTime();
-    for (let i = 0; i < results.length; i += CHUNK) {
-      const s = await writeChunk(ctx, model, results.slice(i, i + CHUNK), opts.reason);
-      stats.changed += s.changed;
-      stats.snapshots += s.snapshots;
-      stats.crossings += s.crossings;
+    // Pipelined: a chunk is evaluated (JavaScript) while the previous chunk's write runs in the
+    // database; one write in flight at a time, in account order.
+    let writing: Promise<void> = Promise.resolve();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      t = clock.now().getTime();
+      const chunk = ids.slice(i, i + CHUNK).map((id) => scored(id, evaluate(model.config, { aggregates: aggs.get(id) ?? {}, firmographics: firmographics.get(id) ?? EMPTY_FIRMOGRAPHICS })));
+      phases.evaluate_ms += clock.now().getTime() - t;
+      await writing;
+      writing = (async () => {
+        const w0 = clock.now().getTime();
+        const s = await writeChunk(ctx, model, chunk, opts.reason);
+        stats.changed += s.changed;
+        stats.snapshots += s.snapshots;
+        stats.crossings += s.crossings;
+        phases.write_ms += clock.now().getTime() - w0;
+      })();
     }
-    phases.write_ms += clock.now().getTime() - t;
+    await writing;
   }
   ctx.deps.log[opts.accountIds ? 'debug' : 'info']({ workspace: ctx.workspaceId, reason: opts.reason, ...stats, ...phases }, 'scoring: rescored');
   return stats;
+}
+
+interface Scored {
+  accountId: string;
+  result: ScoreResult;
+  pointsHash: string;
+  inputsHash: string;
+}
+
+/** A result with its fingerprints (computed outside the write transaction; the points key once). */
+function scored(accountId: string, result: ScoreResult): Scored {
+  const points = pointsKey(result);
+  return { accountId, result, pointsHash: repo.md5(points), inputsHash: repo.md5(inputsKey(result, points)) };
 }
 
 async function refreshed(ctx: Ctx, accountIds?: readonly string[]) {
@@ -74,7 +116,7 @@ async function refreshed(ctx: Ctx, accountIds?: readonly string[]) {
  * (an event rescore and the daily recompute never interleave their writes). A row computed for a
  * later instant than ours wins: a slow full recompute never overwrites a fresher event rescore.
  */
-async function writeChunk(ctx: Ctx, model: ScoringModel, chunk: Array<{ accountId: string; result: ScoreResult }>, reason: SnapshotReason) {
+async function writeChunk(ctx: Ctx, model: ScoringModel, chunk: readonly Scored[], reason: SnapshotReason) {
   return ctx.deps.database.db.transaction(async (tx) => {
     const t = execIn(tx);
     await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`scoring_scores:${ctx.workspaceId}`}))`);
@@ -85,12 +127,10 @@ async function writeChunk(ctx: Ctx, model: ScoringModel, chunk: Array<{ accountI
     const writes: repo.ScoreWrite[] = [];
     const snaps: repo.ScoreWrite[] = [];
     const crossings: Array<{ accountId: string; result: ScoreResult; previous: repo.ScoreState | undefined; previousLevel: Level }> = [];
-    for (const { accountId, result } of chunk) {
+    for (const { accountId, result, pointsHash, inputsHash } of chunk) {
       const cur = current.get(accountId);
       if (cur && cur.computedAt.getTime() > ctx.asOf.getTime()) continue;
-      const inputsHash = repo.inputsHash(result);
       if (cur && cur.inputsHash === inputsHash) continue;
-      const pointsHash = repo.pointsHash(result);
       const pointsChanged = !cur || cur.pointsHash !== pointsHash;
       const w = { accountId, result, changedAt: pointsChanged ? ctx.asOf : cur!.changedAt, pointsHash, inputsHash };
       writes.push(w);
@@ -100,7 +140,7 @@ async function writeChunk(ctx: Ctx, model: ScoringModel, chunk: Array<{ accountI
     }
     await repo.upsertScores(t, { workspaceId: ctx.workspaceId, modelId: model.id, computedAt: ctx.asOf, rows: writes });
     await repo.insertSnapshots(t, { workspaceId: ctx.workspaceId, modelId: model.id, modelVersion: model.version, reason, computedAt: ctx.asOf, ids: snaps.map(() => newId('ssnap')), rows: snaps });
-    for (const c of crossings) await publish(tx, ctx, 'score.threshold_crossed', crossingEvent(model, c));
+    await publishMany(tx, ctx, crossings.map((c) => ({ type: 'score.threshold_crossed', data: crossingEvent(model, c) })));
     return { changed: writes.length, snapshots: snaps.length, crossings: crossings.length };
   });
 }

@@ -134,8 +134,8 @@ export function pointsKey(r: ScoreResult): string {
 }
 
 /** Points and every raw input: equal keys mean there is nothing to write at all. */
-export function inputsKey(r: ScoreResult): string {
-  return JSON.stringify([pointsKey(r), compactContributions(r.contributions), compactIndicators(r.indicators)]);
+export function inputsKey(r: ScoreResult, points = pointsKey(r)): string {
+  return JSON.stringify([points, compactContributions(r.contributions), compactIndicators(r.indicators)]);
 }
 
 export const samePoints = (a: ScoreResult, b: ScoreResult) => pointsKey(a) === pointsKey(b);
