@@ -48,19 +48,38 @@ async function batchLookup(exec: Exec, ws: string, q: { userIds: string[]; alias
   return lookups;
 }
 
+/**
+ * The account of each message. A group id comes first in the order of precedence, so when every
+ * message names one (what server-side libraries send on track calls: context.groupId), the only
+ * lookup is of those accounts — one indexed query on accounts — and users, aliases and domains
+ * are looked up only for the messages whose group has no account yet (then missing, for apply).
+ * Example: a batch of 500 tracks over 300 accounts that exist → one query for 300 external ids.
+ */
 async function resolve(exec: Exec, ctx: Ctx, messages: readonly NormalizedMessage[]) {
   const hints = messages.map(hintsOf);
-  const userIds = distinct(messages.map((m) => m.userId));
+  const accountIds: (string | null)[] = new Array(messages.length).fill(null);
+  let rest = messages.map((_, i) => i);
+  if (hints.every((h) => h.groupId !== null)) {
+    const groups = await repo.accountsByExternalId(exec, ctx.workspaceId, distinct(hints.map((h) => h.groupId)));
+    rest = [];
+    for (let i = 0; i < messages.length; i++) {
+      const a = groups.get(hints[i].groupId!);
+      if (a) accountIds[i] = a;
+      else rest.push(i);
+    }
+    if (rest.length === 0) return { accountIds, missingGroupIds: [] };
+  }
+  const pending = rest.map((i) => messages[i]);
+  const pendingHints = rest.map((i) => hints[i]);
+  const userIds = distinct(pending.map((m) => m.userId));
   const lookups = await batchLookup(exec, ctx.workspaceId, {
     userIds,
-    aliases: distinct([...userIds, ...messages.map((m) => m.anonymousId)]),
-    externalIds: distinct(hints.flatMap((h) => [h.groupId, h.companyId])),
-    domains: distinct(hints.flatMap((h) => h.domains)),
+    aliases: distinct([...userIds, ...pending.map((m) => m.anonymousId)]),
+    externalIds: distinct(pendingHints.flatMap((h) => [h.groupId, h.companyId])),
+    domains: distinct(pendingHints.flatMap((h) => h.domains)),
   });
-  return {
-    accountIds: messages.map((m, i) => resolveAccount(m, hints[i], lookups).accountId),
-    missingGroupIds: distinct(hints.map((h) => h.groupId).filter((g) => g && !lookups.accountByExternalId.has(g))),
-  };
+  rest.forEach((i, k) => (accountIds[i] = resolveAccount(messages[i], pendingHints[k], lookups).accountId));
+  return { accountIds, missingGroupIds: distinct(pendingHints.map((h) => h.groupId).filter((g) => g && !lookups.accountByExternalId.has(g))) };
 }
 
 async function apply(tx: Db, ctx: Ctx, all: readonly NormalizedMessage[]): Promise<void> {

@@ -78,6 +78,8 @@ export async function ingestBatch(ctx: Ctx, input: { body: unknown; bytes: numbe
  *    account yet get one first, through the same combined identity transaction;
  * 3. after commit, the accounts touched go to the ingest listeners (caches, re-scoring, usage
  *    thresholds), again once per group of concurrent requests.
+ * When every message of step 2 resolves by its own group id (nothing step 1 could change), steps
+ * 1 and 2 run concurrently instead.
  * The 200 is sent after all three. A failure after step 1 leaves the batch partly stored, which a
  * retry completes: messageIds dedupe, and identity calls already stored are not applied again.
  */
@@ -89,13 +91,33 @@ async function store(ctx: Ctx, messages: NormalizedMessage[], rejected: Rejectio
   const identityCalls = unique.filter((m) => IDENTITY_TYPES.has(m.type));
   const rest = identityCalls.length ? unique.filter((m) => !IDENTITY_TYPES.has(m.type)) : unique;
   const touched: (string | null)[] = [];
-  if (identityCalls.length) {
+  const exec = execOn(ctx.deps.database);
+  const applyIdentity = async () => {
     const done = await combiners.identity.submit(ctx.workspaceId, { ctx, identity, apply: identityCalls, insert: identityCalls });
     result.stored += done.stored;
     touched.push(...done.accountIds);
+  };
+  const insertRest = async (accountIds: (string | null)[]) => {
+    result.stored += await retryOnConflict(() =>
+      repo.insertEvents(exec, { workspaceId: ctx.workspaceId, receivedAt: ctx.asOf, messages: rest, ids: rowIds('pev', rest.length), accountIds }),
+    );
+    touched.push(...accountIds);
+  };
+  // The usual mixed batch (tracks carrying context.groupId of known accounts, plus a few identity
+  // calls): a group id outranks anything an identity call can change, so those rows do not wait
+  // for the identity calls (serialized per workspace) — both are stored concurrently, and the
+  // request answers once both have committed. (On PGlite the statements still run one at a time.)
+  if (identityCalls.length && rest.length && rest.every((m) => m.groupId !== null)) {
+    const early = await identity.resolve(exec, ctx, rest);
+    if (early.missingGroupIds.length === 0) {
+      const settled = await Promise.allSettled([applyIdentity(), insertRest(early.accountIds)]);
+      for (const s of settled) if (s.status === 'rejected') throw s.reason;
+      await combiners.notify.submit(ctx.workspaceId, { ctx, accountIds: touched });
+      return result;
+    }
   }
+  if (identityCalls.length) await applyIdentity();
   if (rest.length) {
-    const exec = execOn(ctx.deps.database);
     let resolved = await identity.resolve(exec, ctx, rest);
     if (resolved.missingGroupIds.length) {
       // Unknown group ids (a track with a new context.groupId): their accounts are created under
@@ -105,11 +127,7 @@ async function store(ctx: Ctx, messages: NormalizedMessage[], rejected: Rejectio
       await combiners.identity.submit(ctx.workspaceId, { ctx, identity, apply: rest.filter((m) => m.groupId !== null && missing.has(m.groupId)), insert: [] });
       resolved = await identity.resolve(exec, ctx, rest);
     }
-    const accountIds = resolved.accountIds;
-    result.stored += await retryOnConflict(() =>
-      repo.insertEvents(exec, { workspaceId: ctx.workspaceId, receivedAt: ctx.asOf, messages: rest, ids: rowIds('pev', rest.length), accountIds }),
-    );
-    touched.push(...accountIds);
+    await insertRest(resolved.accountIds);
   }
   await combiners.notify.submit(ctx.workspaceId, { ctx, accountIds: touched });
   return result;
