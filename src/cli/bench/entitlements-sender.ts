@@ -5,11 +5,22 @@
  * queueing is measured, not hidden), for a random account and feature; latency counts from the
  * instant the request was due. Meanwhile a background loop ingests track events for random
  * accounts through /v1/batch, which invalidates their cached answers. Prints one JSON line.
+ *
+ * Before the timed run each distinct check is asked once, untimed (a running server's cache is
+ * warm; the run measures the steady state, not a cold start), and ingestion starts.
+ *
+ * Every answer is verified. The sender knows how many `API Call` events of each account the
+ * server has acknowledged (the setup's plus each background batch answered 200) and how many it
+ * has sent at all; an `api_calls` answer is correct when `used` is at least what had been
+ * acknowledged when the check was sent (an acknowledged event must be seen: one server process
+ * here) and at most what had been sent when the answer came, with `remaining` = limit − used and
+ * `allowed`; an `sso` answer must allow. The count of wrong answers is reported.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuMeter } from './ingest-sender.ts';
 
 export interface EntitlementsSenderConfig {
   url: string;
@@ -18,11 +29,18 @@ export interface EntitlementsSenderConfig {
   /** Account ids (acct_…) and the external ids their events carry as context.groupId. */
   accounts: Array<{ id: string; externalId: string }>;
   features: string[];
+  /** `API Call` events each account already has (acknowledged during setup). */
+  initialUsed: number;
+  /** The plan's api_calls limit. */
+  limit: number;
   checks: number;
   rate: number;
   /** Background ingestion: events per second, sent as batches of 100. */
   ingestRate: number;
   seed: number;
+  /** For CPU accounting of the timed run (Linux /proc): the server's pid, the PostgreSQL database its backends serve. */
+  serverPid?: number;
+  dbName?: string;
 }
 
 export interface EntitlementsSenderResult {
@@ -33,8 +51,17 @@ export interface EntitlementsSenderResult {
   p99_ms: number;
   max_ms: number;
   errors: number;
+  /** Answers (status 200) that were verified, and how many of them were wrong. */
+  verified: number;
+  wrong_answers: number;
   ingested: number;
   ingest_errors: number;
+  /** Untimed checks first, one per distinct (account, feature) asked: a running server's cache is warm. */
+  warmup_checks: number;
+  /** CPU seconds used during the timed run: the server process (PGlite runs inside it), its PostgreSQL backends, this sender. */
+  server_cpu_s: number | null;
+  db_cpu_s: number | null;
+  sender_cpu_s: number;
 }
 
 function prng(seed: number) {
@@ -49,6 +76,10 @@ function prng(seed: number) {
 }
 
 function request(agent: http.Agent, url: URL, opts: { method: string; path: string; auth: string; body?: Buffer }): Promise<number> {
+  return requestWithBody(agent, url, opts, false).then((r) => r.status);
+}
+
+function requestWithBody(agent: http.Agent, url: URL, opts: { method: string; path: string; auth: string; body?: Buffer }, keep: boolean): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     const req = http.request(
       {
@@ -60,12 +91,14 @@ function request(agent: http.Agent, url: URL, opts: { method: string; path: stri
         headers: { authorization: opts.auth, ...(opts.body ? { 'content-type': 'application/json', 'content-length': opts.body.length } : {}) },
       },
       (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', () => resolve(0));
+        let body = '';
+        if (keep) res.on('data', (b: Buffer) => (body += b));
+        else res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', () => resolve({ status: 0, body: '' }));
       },
     );
-    req.on('error', () => resolve(0));
+    req.on('error', () => resolve({ status: 0, body: '' }));
     req.end(opts.body);
   });
 }
@@ -77,11 +110,38 @@ export async function runEntitlementsSender(cfg: EntitlementsSenderConfig): Prom
   const ingestAgent = new http.Agent({ keepAlive: true, maxSockets: 2 });
   const bearer = `Bearer ${cfg.secretKey}`;
   const basic = `Basic ${Buffer.from(`${cfg.writeKey}:`).toString('base64')}`;
-  const paths = Array.from({ length: 4096 }, () => {
-    const a = cfg.accounts[Math.floor(rnd() * cfg.accounts.length)];
-    const f = cfg.features[Math.floor(rnd() * cfg.features.length)];
-    return `/v1/entitlements/check?account=${encodeURIComponent(a.id)}&feature=${encodeURIComponent(f)}`;
+  const targets = Array.from({ length: 4096 }, () => {
+    const account = Math.floor(rnd() * cfg.accounts.length);
+    const feature = cfg.features[Math.floor(rnd() * cfg.features.length)];
+    const a = cfg.accounts[account];
+    return { account, feature, path: `/v1/entitlements/check?account=${encodeURIComponent(a.id)}&feature=${encodeURIComponent(feature)}` };
   });
+  // Per account: API Call events acknowledged by the server, and sent at all (acknowledged, in flight or failed).
+  const acked = new Array<number>(cfg.accounts.length).fill(cfg.initialUsed);
+  const sentEvents = new Array<number>(cfg.accounts.length).fill(cfg.initialUsed);
+  let verified = 0;
+  let wrong = 0;
+  const verify = (t: (typeof targets)[number], ackedAtSend: number, body: string) => {
+    verified++;
+    let ok = false;
+    try {
+      const r = JSON.parse(body) as { account: string; allowed: boolean; limit: number | null; used: string | null; remaining: string | null };
+      if (r.account !== cfg.accounts[t.account].id) ok = false;
+      else if (t.feature === 'api_calls') {
+        const used = Number(r.used);
+        ok = Number.isInteger(used) && used >= ackedAtSend && used <= sentEvents[t.account] && r.limit === cfg.limit && Number(r.remaining) === cfg.limit - used && r.allowed === used < cfg.limit;
+      } else ok = r.allowed === true;
+    } catch {
+      ok = false;
+    }
+    if (!ok && ++wrong <= 5) process.stderr.write(`wrong answer for ${t.path} (acknowledged ${ackedAtSend}, sent ${sentEvents[t.account]}): ${body}\n`);
+  };
+
+  // Warm-up (untimed, unverified): each distinct check once, 16 at a time.
+  const distinct = [...new Set(targets.map((t) => t.path))];
+  for (let i = 0; i < distinct.length; i += 16) {
+    await Promise.all(distinct.slice(i, i + 16).map((p) => request(checkAgent, url, { method: 'GET', path: p, auth: bearer })));
+  }
 
   // Background ingestion: a batch of 100 events every 100 / ingestRate seconds.
   let stop = false;
@@ -92,13 +152,19 @@ export async function runEntitlementsSender(cfg: EntitlementsSenderConfig): Prom
     const every = (100 / cfg.ingestRate) * 1000;
     let due = performance.now();
     while (!stop) {
+      const counts = new Map<number, number>();
       const batch = Array.from({ length: 100 }, () => {
-        const a = cfg.accounts[Math.floor(rnd() * cfg.accounts.length)];
+        const i = Math.floor(rnd() * cfg.accounts.length);
+        const a = cfg.accounts[i];
+        counts.set(i, (counts.get(i) ?? 0) + 1);
         return { type: 'track', event: 'API Call', userId: `user-${a.externalId}`, messageId: randomUUID(), timestamp: new Date().toISOString(), context: { groupId: a.externalId }, properties: { endpoint: '/v1/search' } };
       });
+      for (const [i, n] of counts) sentEvents[i] += n;
       const status = await request(ingestAgent, url, { method: 'POST', path: '/v1/batch', auth: basic, body: Buffer.from(JSON.stringify({ batch })) });
-      if (status === 200) ingested += 100;
-      else ingestErrors++;
+      if (status === 200) {
+        ingested += 100;
+        for (const [i, n] of counts) acked[i] += n;
+      } else ingestErrors++;
       due += every;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -106,6 +172,7 @@ export async function runEntitlementsSender(cfg: EntitlementsSenderConfig): Prom
   };
   const background = ingestLoop();
 
+  const cpu = cpuMeter(cfg.serverPid, cfg.dbName);
   const latencies = new Float64Array(cfg.checks);
   let errors = 0;
   let done = 0;
@@ -119,9 +186,12 @@ export async function runEntitlementsSender(cfg: EntitlementsSenderConfig): Prom
       while (issued < cfg.checks && t0 + issued * interval <= now) {
         const i = issued++;
         const dueAt = t0 + i * interval;
-        void request(checkAgent, url, { method: 'GET', path: paths[i % paths.length], auth: bearer }).then((status) => {
+        const t = targets[i % targets.length];
+        const ackedAtSend = acked[t.account];
+        void requestWithBody(checkAgent, url, { method: 'GET', path: t.path, auth: bearer }, true).then(({ status, body }) => {
           latencies[i] = performance.now() - dueAt;
           if (status !== 200) errors++;
+          else verify(t, ackedAtSend, body);
           if (++done === cfg.checks) resolve();
         });
       }
@@ -130,13 +200,14 @@ export async function runEntitlementsSender(cfg: EntitlementsSenderConfig): Prom
     tick();
   });
   const seconds = (performance.now() - t0) / 1000;
+  const used = cpu();
   stop = true;
   await background;
   checkAgent.destroy();
   ingestAgent.destroy();
   const sorted = Array.from(latencies).sort((a, b) => a - b);
   const pct = (p: number) => Number(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))].toFixed(2));
-  return { checks: cfg.checks, seconds, achieved_per_s: Math.round(cfg.checks / seconds), p50_ms: pct(50), p99_ms: pct(99), max_ms: pct(100), errors, ingested, ingest_errors: ingestErrors };
+  return { checks: cfg.checks, seconds, achieved_per_s: Math.round(cfg.checks / seconds), p50_ms: pct(50), p99_ms: pct(99), max_ms: pct(100), errors, verified, wrong_answers: wrong, ingested, ingest_errors: ingestErrors, warmup_checks: distinct.length, server_cpu_s: used.server, db_cpu_s: used.db, sender_cpu_s: used.sender };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -7,6 +7,8 @@
  * process (entitlements-sender.ts) issues GET /v1/entitlements/check at a fixed rate (open loop,
  * latency from the instant each request was due) for a random account and feature, while it also
  * ingests events in the background (200/s by default), which invalidates cached answers.
+ * Every answer is verified against the events the sender had acknowledged and sent (see the
+ * sender): `correct` is true when no check failed and none answered wrong.
  * Prints one JSON line.
  */
 import os from 'node:os';
@@ -84,10 +86,14 @@ export async function benchEntitlements(opts: EntitlementsBenchOptions): Promise
         writeKey: ws.writeKey,
         accounts,
         features: ['api_calls', 'api_calls', 'api_calls', 'sso'],
+        initialUsed: 50,
+        limit: 1_000_000,
         checks,
         rate,
         ingestRate: opts.ingestRate ?? 200,
         seed: 7,
+        serverPid: server.child.pid,
+        dbName: db.url ? new URL(db.url).pathname.slice(1) : undefined,
       };
       sent = { ...(await runTsChild<EntitlementsSenderResult>(SENDER, cfg)), settle_seconds: settleSeconds } as EntitlementsSenderResult & { settle_seconds: number };
     } finally {
@@ -101,12 +107,20 @@ export async function benchEntitlements(opts: EntitlementsBenchOptions): Promise
       p50_ms: sent.p50_ms,
       p99_ms: sent.p99_ms,
       errors: sent.errors,
+      correct: sent.errors === 0 && sent.wrong_answers === 0 && sent.verified === sent.checks,
+      wrong_answers: sent.wrong_answers,
       // context
       max_ms: sent.max_ms,
       seconds: round(sent.seconds),
       accounts: nAccounts,
       background_events: sent.ingested,
       background_ingest_errors: sent.ingest_errors,
+      warmup_checks: sent.warmup_checks,
+      // CPU seconds over the timed run (checks and the background ingestion together)
+      server_cpu_s: sent.server_cpu_s,
+      db_cpu_s: sent.db_cpu_s,
+      sender_cpu_s: sent.sender_cpu_s,
+      server_cpu_ms_per_check: sent.server_cpu_s === null ? null : round((sent.server_cpu_s * 1000) / sent.checks, 3),
       settle_seconds: round((sent as EntitlementsSenderResult & { settle_seconds?: number }).settle_seconds ?? 0),
       load_avg_1m: round(os.loadavg()[0]),
     };

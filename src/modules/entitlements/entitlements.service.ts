@@ -1,43 +1,157 @@
-import type { Ctx } from '../../context.ts';
+import type { Ctx, Db } from '../../context.ts';
 import { dec } from '../../kernel/decimal.ts';
 import { notFound } from '../../kernel/errors.ts';
-import { resolveAccountId } from '../accounts/index.ts';
-import { listSubscriptions, LIVE_STATUSES, type Subscription } from '../billing/index.ts';
-import { findFeatureByKey, getEntitlements, getMetric, getPlan } from '../catalog/index.ts';
-import { usageForPeriod } from '../metering/index.ts';
+import { rows, sql, toDate } from '../../db/sql.ts';
+import { LIVE_STATUSES, type Subscription } from '../billing/index.ts';
+import { findFeatureByKey, findMetrics, getEntitlements, getPlan, type BillableMetric, type Entitlement, type Feature } from '../catalog/index.ts';
+import { usageForPeriods } from '../metering/index.ts';
 import { limitWindow, type EntitlementCheck } from './entitlements.ts';
 
 /**
- * Entitlement checks, answered from an in-process cache that stays correct as events arrive:
- * ingestion calls `invalidateAccounts` for the accounts of every stored batch, so a check after
- * an acknowledged event sees it. A short TTL (1 s by default) bounds what a cache can miss that
- * this process did not see: an event stored by another API process, a subscription change.
- * Entries are keyed by the workspace clock's second too, so advancing a test clock never serves
- * an answer computed for another instant.
+ * Entitlement checks, answered from an in-process cache that stays correct as events arrive.
+ *
+ * What is cached, per workspace:
+ * - the account's *state*, per account reference: the live account id it resolves to and its
+ *   live subscription (one statement for all the accounts whose state is read in the same turn
+ *   of the event loop — see `flushStates`);
+ * - the *catalog* of a plan version, shared by all its subscribers: the plan's key, the version's
+ *   entitlements and their metrics (plan versions are immutable; the TTL still bounds it);
+ * - *usage*, per (live account, metric, window): the value of the one shared aggregation
+ *   (`usageForPeriods`);
+ * - *features*, per key (found ones only: a feature created a moment ago is never answered 404).
+ * The answer itself (window, used, remaining, percent) is computed per check from those, so a
+ * window that rolls over (a new month of an annual subscription) is a new usage key at once.
+ *
+ * Correctness rules and how they hold:
+ * 1. A check after an ingest acknowledged by THIS process sees the new events: ingestion calls
+ *    `refreshAccounts` (registry.afterIngest) after commit and waits for it before it answers.
+ *    It re-reads the touched accounts' usage entries that are in use, in one statement per
+ *    metric, and stores the results; reads are ordered, so a read that started before the commit
+ *    never overwrites one that started after it, and a check that joins a read in flight joins
+ *    one that started after the last acknowledged ingest. Meanwhile checks are answered from the
+ *    previous value — correct, since the new events are not acknowledged yet — so an ingest
+ *    never makes checks wait: usage is maintained at ingest, incrementally per touched account.
+ * 2. Any other write through this process's API (subscriptions, plans, merges, test-clock
+ *    advances, …) drops the workspace's cached states and usage (`invalidateWorkspace`, called
+ *    by the route layer before the write's response is sent).
+ * 3. Test clocks: entries are valid on the workspace clock only within TTL of the instant they
+ *    were computed for, and never at or past the end of the subscription period they were
+ *    computed in — a test clock moved by days recomputes, and so does a live workspace whose
+ *    period just ended (until the renewal commits, the old period is what the database holds).
+ * 4. Several API processes on one PostgreSQL: what another process writes (its ingestion, a
+ *    subscription change, a renewal job) is invisible to this process's cache until the entry
+ *    expires: no answer is served from data read more than TTL (TANDEM_ENTITLEMENT_CACHE_MS,
+ *    1000 ms by default, wall clock) earlier — the age counts from when the read started. That
+ *    is the staleness bound across processes. To keep hot keys from ever missing, an entry
+ *    older than 60 % of the TTL that is asked for is recomputed in the background while the
+ *    still-valid one is served (refresh-ahead); usage recomputations of many accounts that fall
+ *    due together go out as one statement.
+ * Concurrent misses for the same key share one computation (single flight).
  */
 const TTL_MS = Number(process.env.TANDEM_ENTITLEMENT_CACHE_MS ?? 1000);
-const MAX_ENTRIES = 100_000;
-const cache = new Map<string, { at: number; value: EntitlementCheck; accountKey: string }>();
-const byAccount = new Map<string, Set<string>>();
+const REFRESH_AFTER_MS = TTL_MS * 0.6;
+const MAX_ENTRIES_PER_WORKSPACE = 50_000;
 
-const acctKey = (ws: string, account: string) => `${ws}|${account}`;
+interface Metered {
+  metric: BillableMetric;
+  /** Identity of the aggregation (event, aggregation, property, filters): part of the usage key. */
+  sig: string;
+}
 
-export function invalidateAccounts(workspaceId: string, accountIds: Iterable<string>): void {
+interface PlanCatalog {
+  planKey: string;
+  ents: Map<string, Entitlement>;
+  metrics: Map<string, Metered>;
+}
+
+/** What a check needs of the live subscription. */
+type LiveSub = Pick<Subscription, 'id' | 'status' | 'planId' | 'planVersionId' | 'interval' | 'anchorDay' | 'currentPeriodStart' | 'currentPeriodEnd' | 'createdAt'>;
+
+interface AccountState {
+  accountId: string;
+  sub: LiveSub | null;
+}
+
+/** One cached value: when it was read, for which workspace instant, until when it may serve; and the read in flight. */
+interface Slot<T> {
+  value?: T;
+  /** Wall-clock ms when the read of `value` started. */
+  wallAt: number;
+  /** Workspace instant (ms) it was computed for. */
+  asOf: number;
+  /** Workspace instant (ms) from which it must not be served (end of the subscription period), or Infinity. */
+  until: number;
+  pending?: Promise<T>;
+}
+
+/**
+ * One usage key of one account. Reads are numbered in the order they start; a result is stored
+ * only over an older one, so a slow read never overwrites what a later read (one started after
+ * an ingest committed) found.
+ */
+interface UsageEntry {
+  spec: UsageSpec;
+  value?: string;
+  /** Wall-clock ms when the read of `value` started. */
+  wallAt: number;
+  seq: number;
+  pending?: Promise<string>;
+}
+
+interface UsageSpec {
+  metered: Metered;
+  accountId: string;
+  start: Date;
+  end: Date;
+}
+
+/** Everything cached for one workspace; replaced as a whole by `invalidateWorkspace`. */
+interface WorkspaceCache {
+  states: Map<string, Slot<AccountState>>;
+  catalogs: Map<string, Slot<PlanCatalog>>;
+  /** By live account id, then usage key. */
+  usage: Map<string, Map<string, UsageEntry>>;
+  features: Map<string, { feature: Feature; wallAt: number }>;
+}
+
+const workspaces = new Map<string, WorkspaceCache>();
+
+function wsCache(workspaceId: string): WorkspaceCache {
+  let c = workspaces.get(workspaceId);
+  if (!c) workspaces.set(workspaceId, (c = { states: new Map(), catalogs: new Map(), usage: new Map(), features: new Map() }));
+  return c;
+}
+
+/**
+ * Events of these accounts were committed (by this process), and the ingestion waits for this
+ * before it answers: every usage entry of theirs in use (read within the TTL, or being read) is
+ * recomputed now, in one statement per metric, and stored when done. Until then the previous
+ * value may still answer — the new events are not acknowledged yet — but once this resolves
+ * every check sees them. Entries not in use are dropped; so are those whose recomputation fails.
+ */
+export async function refreshAccounts(workspaceId: string, accountIds: Iterable<string>, db: Db, wallAt: number): Promise<void> {
+  const c = workspaces.get(workspaceId);
+  if (!c) return;
+  const reads: Promise<unknown>[] = [];
   for (const a of accountIds) {
-    const k = acctKey(workspaceId, a);
-    for (const key of byAccount.get(k) ?? []) cache.delete(key);
-    byAccount.delete(k);
+    const u = c.usage.get(a);
+    if (!u) continue;
+    for (const [key, e] of u) {
+      if (e.pending || (e.value !== undefined && fresh(wallAt, e.wallAt))) reads.push(startUsage(db, workspaceId, e, wallAt).catch(() => undefined));
+      else u.delete(key);
+    }
+    if (!u.size) c.usage.delete(a);
   }
+  await Promise.all(reads);
+}
+
+/** Something other than events changed in the workspace (a subscription, a plan, a merge, its clock): forget it all. */
+export function invalidateWorkspace(workspaceId: string): void {
+  workspaces.delete(workspaceId);
 }
 
 export function clearEntitlementCache(): void {
-  cache.clear();
-  byAccount.clear();
-}
-
-async function liveSubscription(ctx: Ctx, accountId: string): Promise<Subscription | undefined> {
-  const subs = await listSubscriptions(ctx, { limit: 50, accountId });
-  return subs.find((s) => LIVE_STATUSES.includes(s.status));
+  workspaces.clear();
 }
 
 /** Percent with two decimals, as a string: 80000 of 100000 → "80.00". */
@@ -46,39 +160,280 @@ function percent(used: string, limit: number): string | null {
   return dec(used).times(100).dividedBy(limit).toDecimalPlaces(2).toFixed(2);
 }
 
-export async function checkEntitlement(ctx: Ctx, accountRef: string, featureKey: string, opts: { fresh?: boolean } = {}): Promise<EntitlementCheck> {
-  const wall = ctx.deps.clock.now().getTime();
-  const key = `${ctx.workspaceId}|${accountRef}|${featureKey}|${ctx.asOf.getTime() >= 0 ? Math.floor(ctx.asOf.getTime() / 1000) : 0}`;
-  const hit = cache.get(key);
-  if (!opts.fresh && hit && wall - hit.at < TTL_MS) return hit.value;
-  const value = await compute(ctx, accountRef, featureKey);
-  if (cache.size >= MAX_ENTRIES) clearEntitlementCache();
-  const ak = acctKey(ctx.workspaceId, value.account);
-  cache.set(key, { at: wall, value, accountKey: ak });
-  if (!byAccount.has(ak)) byAccount.set(ak, new Set());
-  byAccount.get(ak)!.add(key);
-  return value;
+const fresh = (wall: number, wallAt: number) => wall - wallAt < TTL_MS;
+
+function servable(slot: Slot<unknown>, wall: number, asOf: number): boolean {
+  return slot.value !== undefined && fresh(wall, slot.wallAt) && asOf < slot.until && Math.abs(asOf - slot.asOf) < TTL_MS;
 }
 
-async function compute(ctx: Ctx, accountRef: string, featureKey: string): Promise<EntitlementCheck> {
+/**
+ * The cached value of `key` in `map` if it may be served (refreshed in the background when old),
+ * else the read in flight, else a new read. A read stores its result only into the slot it started
+ * from: an invalidation replaces the maps, so a read that began before it is never served after.
+ * Failed reads are not remembered (an unknown account may be created the next moment).
+ */
+function cached<T>(ctx: Ctx, map: Map<string, Slot<T>>, key: string, load: () => Promise<T>, opts: { fresh: boolean; until?: (v: T, asOf: number) => number }): Promise<T> {
+  let slot = map.get(key);
+  if (!slot) {
+    if (map.size >= MAX_ENTRIES_PER_WORKSPACE) map.clear();
+    map.set(key, (slot = { wallAt: 0, asOf: 0, until: 0 }));
+  }
+  const wall = ctx.deps.clock.now().getTime();
+  const asOf = ctx.asOf.getTime();
+  const s = slot;
+  const start = (): Promise<T> => {
+    const p = load().then(
+      (value) => {
+        if (s.pending === p) s.pending = undefined;
+        Object.assign(s, { value, wallAt: wall, asOf, until: opts.until ? opts.until(value, asOf) : Infinity });
+        return value;
+      },
+      (e: unknown) => {
+        if (s.pending === p) s.pending = undefined;
+        if (map.get(key) === s && s.value === undefined) map.delete(key);
+        throw e;
+      },
+    );
+    s.pending = p;
+    return p;
+  };
+  if (!opts.fresh && servable(s, wall, asOf)) {
+    if (!s.pending && wall - s.wallAt >= REFRESH_AFTER_MS) {
+      start().catch((e: unknown) => ctx.deps.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'entitlement cache refresh failed'));
+    }
+    return Promise.resolve(s.value as T);
+  }
+  // A read in flight started after the last invalidation (which replaced the maps): as good as a new one.
+  return s.pending ?? start();
+}
+
+// ---- state -------------------------------------------------------------------------------
+
+/**
+ * States read in the same turn of the event loop, per database and workspace, go out as ONE
+ * statement: each reference → the live account it resolves to (merges keep `merged_into` one
+ * hop long, naming a live account) → that account's newest subscription in a live status (what
+ * `listSubscriptions` newest-first + LIVE_STATUSES gives). A read-only query on the accounts' and
+ * billing's tables, kept here because it is the hot path of every cache refresh: hundreds of
+ * accounts a second become a few statements instead of two round trips each.
+ */
+interface StateBatch {
+  db: Db;
+  workspaceId: string;
+  items: Array<{ ref: string; resolve: (v: AccountState) => void; reject: (e: unknown) => void }>;
+}
+let stateBatches: StateBatch[] = [];
+let stateFlushScheduled = false;
+
+function flushStates(): void {
+  stateFlushScheduled = false;
+  const due = stateBatches;
+  stateBatches = [];
+  for (const b of due) {
+    const refs = [...new Set(b.items.map((i) => i.ref))];
+    rows<Record<string, unknown>>(
+      b.db,
+      sql`SELECT q.ref, coalesce(a.merged_into, a.id) AS account_id, s.id AS sub_id, s.status, s.plan_id, s.plan_version_id, s.interval, s.anchor_day,
+                 s.current_period_start, s.current_period_end, s.created_at
+          FROM unnest(${sql.param(refs)}::text[]) AS q(ref)
+          JOIN accounts a ON a.workspace_id = ${b.workspaceId} AND a.id = q.ref
+          LEFT JOIN LATERAL (
+            SELECT * FROM subscriptions s
+            WHERE s.workspace_id = ${b.workspaceId} AND s.account_id = coalesce(a.merged_into, a.id) AND s.status = ANY(${sql.param([...LIVE_STATUSES])}::text[])
+            ORDER BY s.id DESC LIMIT 1) s ON true`,
+    ).then(
+      (found) => {
+        const byRef = new Map(found.map((r) => [r.ref as string, r]));
+        for (const it of b.items) {
+          const r = byRef.get(it.ref);
+          if (!r) {
+            it.reject(notFound('account', it.ref, 'account'));
+            continue;
+          }
+          const sub: LiveSub | null = r.sub_id
+            ? {
+                id: r.sub_id as string,
+                status: r.status as Subscription['status'],
+                planId: r.plan_id as string,
+                planVersionId: r.plan_version_id as string,
+                interval: r.interval as Subscription['interval'],
+                anchorDay: Number(r.anchor_day),
+                currentPeriodStart: toDate(r.current_period_start),
+                currentPeriodEnd: toDate(r.current_period_end),
+                createdAt: toDate(r.created_at),
+              }
+            : null;
+          it.resolve({ accountId: r.account_id as string, sub });
+        }
+      },
+      (e: unknown) => b.items.forEach((it) => it.reject(e)),
+    );
+  }
+}
+
+function loadState(ctx: Ctx, accountRef: string): Promise<AccountState> {
+  return new Promise((resolve, reject) => {
+    const db = ctx.deps.database.db;
+    let b = stateBatches.find((x) => x.db === db && x.workspaceId === ctx.workspaceId);
+    if (!b) stateBatches.push((b = { db, workspaceId: ctx.workspaceId, items: [] }));
+    b.items.push({ ref: accountRef, resolve, reject });
+    if (!stateFlushScheduled) {
+      stateFlushScheduled = true;
+      setImmediate(flushStates);
+    }
+  });
+}
+
+async function loadCatalog(ctx: Ctx, sub: LiveSub): Promise<PlanCatalog> {
   const db = ctx.deps.database.db;
-  const accountId = await resolveAccountId(db, ctx.workspaceId, accountRef);
-  if (!accountId) throw notFound('account', accountRef, 'account');
-  const feature = await findFeatureByKey(db, ctx.workspaceId, featureKey);
-  if (!feature) throw notFound('feature', featureKey, 'feature');
-  const base: EntitlementCheck = { account: accountId, feature: feature.key, allowed: false, type: feature.type, limit: null, used: null, remaining: null, percent_used: null, period: null, subscription: null, plan: null, reason: null };
-  const sub = await liveSubscription(ctx, accountId);
+  const [plan, ents] = await Promise.all([getPlan(db, ctx.workspaceId, sub.planId), getEntitlements(db, ctx.workspaceId, sub.planVersionId)]);
+  const metricIds = [...new Set(ents.map((e) => e.billableMetricId).filter((m): m is string => Boolean(m)))];
+  const metrics = new Map<string, Metered>();
+  for (const m of metricIds.length ? await findMetrics(db, ctx.workspaceId, metricIds) : []) {
+    metrics.set(m.id, { metric: m, sig: JSON.stringify([m.id, m.eventName, m.aggregation, m.property, m.filters]) });
+  }
+  return { planKey: plan.key, ents: new Map(ents.map((e) => [e.featureKey, e])), metrics };
+}
+
+/** Not past the end of the period it was computed in; a period already over (its renewal not committed yet) gives no bound but the TTL. */
+const periodBound = (st: AccountState, asOf: number) => {
+  const end = st.sub?.currentPeriodEnd.getTime();
+  return end !== undefined && end > asOf ? end : Infinity;
+};
+
+function stateOf(ctx: Ctx, accountRef: string, readFresh: boolean): Promise<AccountState> {
+  return cached(ctx, wsCache(ctx.workspaceId).states, accountRef, () => loadState(ctx, accountRef), { fresh: readFresh, until: periodBound });
+}
+
+function catalogOf(ctx: Ctx, sub: LiveSub, readFresh: boolean): Promise<PlanCatalog> {
+  return cached(ctx, wsCache(ctx.workspaceId).catalogs, `${sub.planId}|${sub.planVersionId}`, () => loadCatalog(ctx, sub), { fresh: readFresh });
+}
+
+async function featureOf(ctx: Ctx, key: string): Promise<Feature> {
+  const c = wsCache(ctx.workspaceId);
+  const wall = ctx.deps.clock.now().getTime();
+  const hit = c.features.get(key);
+  if (hit && fresh(wall, hit.wallAt)) return hit.feature;
+  const feature = await findFeatureByKey(ctx.deps.database.db, ctx.workspaceId, key);
+  if (!feature) throw notFound('feature', key, 'feature');
+  if (c.features.size >= MAX_ENTRIES_PER_WORKSPACE) c.features.clear();
+  c.features.set(key, { feature, wallAt: wall });
+  return feature;
+}
+
+// ---- usage -------------------------------------------------------------------------------
+
+/** Usage loads due in the same turn of the event loop, per database and workspace, go out together. */
+interface UsageBatch {
+  db: Db;
+  workspaceId: string;
+  items: Array<{ spec: UsageSpec; resolve: (v: string) => void; reject: (e: unknown) => void }>;
+}
+let batches: UsageBatch[] = [];
+let flushScheduled = false;
+
+function flushUsage(): void {
+  flushScheduled = false;
+  const due = batches;
+  batches = [];
+  for (const b of due) {
+    const byMetric = new Map<string, UsageBatch['items']>();
+    for (const it of b.items) {
+      const list = byMetric.get(it.spec.metered.sig);
+      if (list) list.push(it);
+      else byMetric.set(it.spec.metered.sig, [it]);
+    }
+    for (const items of byMetric.values()) {
+      const periods = items.map((it, i) => ({ key: String(i), accountId: it.spec.accountId, start: it.spec.start, end: it.spec.end }));
+      usageForPeriods(b.db, { workspaceId: b.workspaceId, metric: items[0].spec.metered.metric, periods }).then(
+        (values) => items.forEach((it, i) => it.resolve(values.get(String(i)) ?? '0')),
+        (e: unknown) => items.forEach((it) => it.reject(e)),
+      );
+    }
+  }
+}
+
+function loadUsage(db: Db, workspaceId: string, spec: UsageSpec): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let b = batches.find((x) => x.db === db && x.workspaceId === workspaceId);
+    if (!b) batches.push((b = { db, workspaceId, items: [] }));
+    b.items.push({ spec, resolve, reject });
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushUsage);
+    }
+  });
+}
+
+let readSeq = 0;
+
+/**
+ * Reads one usage key (the read starts no earlier than `wallAt`) and stores the value unless a
+ * later read already did. Readers that join `e.pending` get this read's value. A failed read
+ * drops what an earlier one stored.
+ */
+function startUsage(db: Db, workspaceId: string, e: UsageEntry, wallAt: number): Promise<string> {
+  const seq = ++readSeq;
+  const p = loadUsage(db, workspaceId, e.spec).then(
+    (value) => {
+      if (e.pending === p) e.pending = undefined;
+      if (seq > e.seq) Object.assign(e, { value, wallAt, seq });
+      return value;
+    },
+    (err: unknown) => {
+      if (e.pending === p) e.pending = undefined;
+      if (seq > e.seq) Object.assign(e, { value: undefined, seq });
+      throw err;
+    },
+  );
+  e.pending = p;
+  p.catch(() => undefined);
+  return p;
+}
+
+function usageOf(ctx: Ctx, spec: UsageSpec): Promise<string> {
+  const c = wsCache(ctx.workspaceId);
+  let u = c.usage.get(spec.accountId);
+  if (!u) {
+    if (c.usage.size >= MAX_ENTRIES_PER_WORKSPACE) c.usage.clear();
+    c.usage.set(spec.accountId, (u = new Map()));
+  }
+  const key = `${spec.metered.sig}|${spec.start.getTime()}|${spec.end.getTime()}`;
+  let e = u.get(key);
+  if (!e) u.set(key, (e = { spec, wallAt: 0, seq: 0 }));
+  const wall = ctx.deps.clock.now().getTime();
+  const db = ctx.deps.database.db;
+  if (e.value !== undefined && fresh(wall, e.wallAt)) {
+    if (!e.pending && wall - e.wallAt >= REFRESH_AFTER_MS) startUsage(db, ctx.workspaceId, e, wall);
+    return Promise.resolve(e.value);
+  }
+  // A read in flight started after the last ingest this process acknowledged for the account
+  // (refreshAccounts replaces it), so joining it is as good as starting one.
+  return e.pending ?? startUsage(db, ctx.workspaceId, e, wall);
+}
+
+// ---- the check ---------------------------------------------------------------------------
+
+export async function checkEntitlement(ctx: Ctx, accountRef: string, featureKey: string, opts: { fresh?: boolean } = {}): Promise<EntitlementCheck> {
+  const [state, feature] = await Promise.all([stateOf(ctx, accountRef, Boolean(opts.fresh)), featureOf(ctx, featureKey)]);
+  return answer(ctx, state, feature, Boolean(opts.fresh));
+}
+
+async function answer(ctx: Ctx, state: AccountState, feature: Pick<Feature, 'id' | 'key' | 'type'>, readFresh: boolean, known?: PlanCatalog): Promise<EntitlementCheck> {
+  const base: EntitlementCheck = { account: state.accountId, feature: feature.key, allowed: false, type: feature.type, limit: null, used: null, remaining: null, percent_used: null, period: null, subscription: null, plan: null, reason: null };
+  const sub = state.sub;
   if (!sub) return { ...base, reason: 'no_active_subscription' };
-  const plan = await getPlan(db, ctx.workspaceId, sub.planId);
-  const ent = (await getEntitlements(db, ctx.workspaceId, sub.planVersionId)).find((e) => e.featureId === feature.id);
-  const withSub = { ...base, subscription: sub.id, plan: plan.key };
-  if (!ent) return { ...withSub, reason: 'not_in_plan' };
+  const catalog = known ?? (await catalogOf(ctx, sub, readFresh));
+  const ent = catalog.ents.get(feature.key);
+  const withSub = { ...base, subscription: sub.id, plan: catalog.planKey };
+  if (!ent || ent.featureId !== feature.id) return { ...withSub, reason: 'not_in_plan' };
   if (feature.type === 'boolean') return { ...withSub, allowed: ent.enabled, reason: ent.enabled ? null : 'feature_disabled' };
   const window = limitWindow(ent.period, sub, ctx.asOf);
   const period = { start: window.start.toISOString(), end: window.end.toISOString() };
-  if (!ent.billableMetricId) return { ...withSub, allowed: true, limit: ent.limit, period, reason: 'no_meter' };
-  const metric = await getMetric(db, ctx.workspaceId, ent.billableMetricId);
-  const used = await usageForPeriod(db, { workspaceId: ctx.workspaceId, accountId, metric, start: window.start, end: window.end });
+  const metered = ent.billableMetricId ? catalog.metrics.get(ent.billableMetricId) : undefined;
+  if (!metered) return { ...withSub, allowed: true, limit: ent.limit, period, reason: 'no_meter' };
+  const spec: UsageSpec = { metered, accountId: state.accountId, start: window.start, end: window.end };
+  const used = readFresh ? await loadUsage(ctx.deps.database.db, ctx.workspaceId, spec) : await usageOf(ctx, spec);
   if (ent.limit === null) return { ...withSub, allowed: true, limit: null, used, period };
   const left = dec(ent.limit).minus(used);
   const remaining = left.isNegative() ? '0' : left.toString();
@@ -86,16 +441,14 @@ async function compute(ctx: Ctx, accountRef: string, featureKey: string): Promis
   return { ...withSub, allowed, limit: ent.limit, used, remaining, percent_used: percent(used, ent.limit), period, reason: allowed ? null : 'limit_reached' };
 }
 
-/** Current-period usage of every metered entitlement of the account's plan, against its limits. */
+/** Current-period usage of every metered entitlement of the account's plan, against its limits (read fresh, not from the cache). */
 export async function accountUsage(ctx: Ctx, accountRef: string) {
-  const db = ctx.deps.database.db;
-  const accountId = await resolveAccountId(db, ctx.workspaceId, accountRef);
-  if (!accountId) throw notFound('account', accountRef);
-  const sub = await liveSubscription(ctx, accountId);
-  if (!sub) return { account: accountId, subscription: null, plan: null, items: [] as EntitlementCheck[] };
-  const plan = await getPlan(db, ctx.workspaceId, sub.planId);
-  const ents = await getEntitlements(db, ctx.workspaceId, sub.planVersionId);
+  const state = await stateOf(ctx, accountRef, true);
+  if (!state.sub) return { account: state.accountId, subscription: null, plan: null, items: [] as EntitlementCheck[] };
+  const catalog = await catalogOf(ctx, state.sub, true);
   const items: EntitlementCheck[] = [];
-  for (const e of ents) if (e.featureType === 'limit') items.push(await checkEntitlement(ctx, accountId, e.featureKey, { fresh: true }));
-  return { account: accountId, subscription: sub.id, plan: plan.key, items };
+  for (const e of catalog.ents.values()) {
+    if (e.featureType === 'limit') items.push(await answer(ctx, state, { id: e.featureId, key: e.featureKey, type: e.featureType }, true, catalog));
+  }
+  return { account: state.accountId, subscription: state.sub.id, plan: catalog.planKey, items };
 }
