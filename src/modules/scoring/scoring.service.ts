@@ -16,7 +16,7 @@ import { aggregateSpecs, evaluate, inputsKey, pointsKey, type Aggregates } from 
 import { currentFirmographics, refreshFirmographics } from './firmographics.service.ts';
 import { ensureModels } from './models.service.ts';
 import * as repo from './scoring.repo.ts';
-import { measureBulk } from './scoring.sql.ts';
+import { measureBulk, measureSliced } from './scoring.sql.ts';
 import { EMPTY_FIRMOGRAPHICS, LEVEL_RANK, type AccountScore, type Level, type ScoreResult, type ScoreSnapshot, type ScoringModel, type SnapshotReason } from './scoring.ts';
 
 const CHUNK = 5000;
@@ -41,7 +41,8 @@ export async function rescore(ctx: Ctx, opts: { accountIds?: readonly string[]; 
   const measureFor = (model: ScoringModel) => {
     const input = { workspaceId: ctx.workspaceId, asOf: ctx.asOf, specs: aggregateSpecs(model.config) };
     // The requested accounts, live or not (a few extra rows at most): the measure need not wait for the live set.
-    return measureBulk(ctx.deps.database.db, opts.accountIds ? { ...input, accountIds: opts.accountIds } : input);
+    if (!opts.accountIds) return measureBulk(ctx.deps.database.db, input);
+    return measureSliced(ctx.deps.database, { ...input, accountIds: opts.accountIds });
   };
   // Events alone do not change firmographics: the per-event path re-reads them only where stale.
   const firmographicsFor = () => (opts.reason === 'event' && opts.accountIds ? currentFirmographics(ctx, opts.accountIds) : refreshed(ctx, opts.accountIds));
