@@ -14,7 +14,9 @@ export interface EnqueueInput {
   /**
    * Debouncing: at most one *pending* job per (workspace, key). While one waits, enqueueing
    * again is a no-op; once it has started, the next enqueue queues a new one (which will see
-   * whatever arrived since). For "re-check this account after new events".
+   * whatever arrived since). For "re-check this account after new events". A job that failed
+   * and waits for its retry no longer counts as the pending one: its retry keeps its own backoff
+   * and a new enqueue queues a fresh job beside it.
    */
   debounceKey?: string;
   maxAttempts?: number;

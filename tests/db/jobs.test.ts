@@ -157,6 +157,33 @@ describe('job queue', () => {
     assert.equal(runs, 2);
   });
 
+  it('a debounced job that fails is retried with its backoff even when a newer one is pending', async () => {
+    const seen: string[] = [];
+    h.tandem.deps.registry.handle('test.debounced-fail', {
+      transactional: true,
+      async run(_tx, ctx) {
+        const job = ctx.job;
+        seen.push(String(job.payload.n));
+        if (job.payload.n === 1 && job.attempts === 1) throw new Error('transient');
+      },
+    });
+    const now = h.clock.now();
+    const claim = new JobRunner(h.tandem.deps);
+    await enqueue(h.database.db, { workspaceId: null, kind: 'test.debounced-fail', runAt: now, debounceKey: 'k', payload: { n: 1 } });
+    const [job] = (await claim.claimDue(10)).filter((j) => j.kind === 'test.debounced-fail');
+    // While the first runs, a newer one is queued under the same key; then the first fails.
+    await enqueue(h.database.db, { workspaceId: null, kind: 'test.debounced-fail', runAt: now, debounceKey: 'k', payload: { n: 2 } });
+    await claim.execute(job);
+    const rows = await h.database.query<{ n: number; status: string; attempts: number; run_at: Date }>(
+      `SELECT (payload->>'n')::int AS n, status, attempts::int AS attempts, run_at FROM jobs WHERE kind = 'test.debounced-fail' ORDER BY n`,
+    );
+    assert.deepEqual(rows.map((r) => [r.n, r.status, r.attempts]), [[1, 'pending', 1], [2, 'pending', 0]]);
+    assert.ok(new Date(rows[0].run_at).getTime() > now.getTime(), 'the retry waits for its backoff, not for a lease');
+    h.clock.advance(60 * 60_000);
+    await h.tandem.runner.drain();
+    assert.deepEqual(seen.sort(), ['1', '1', '2']);
+  });
+
   it("picks up a crashed worker's job once its lease expires", async () => {
     let runs = 0;
     h.tandem.deps.registry.handle('test.lease', {

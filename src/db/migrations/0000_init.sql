@@ -882,7 +882,7 @@ CREATE INDEX "events_type" ON "events" USING btree ("workspace_id","type","id");
 CREATE INDEX "jobs_due" ON "jobs" USING btree ("status","run_at") WHERE "jobs"."status" IN ('pending', 'running');--> statement-breakpoint
 CREATE INDEX "jobs_workspace_due" ON "jobs" USING btree ("workspace_id","run_at") WHERE "jobs"."status" IN ('pending', 'running');--> statement-breakpoint
 CREATE UNIQUE INDEX "jobs_dedupe" ON "jobs" USING btree (coalesce("workspace_id", ''),"dedupe_key") WHERE "jobs"."dedupe_key" IS NOT NULL;--> statement-breakpoint
-CREATE UNIQUE INDEX "jobs_debounce" ON "jobs" USING btree (coalesce("workspace_id", ''),"debounce_key") WHERE "jobs"."debounce_key" IS NOT NULL AND "jobs"."status" = 'pending';--> statement-breakpoint
+CREATE UNIQUE INDEX "jobs_debounce" ON "jobs" USING btree (coalesce("workspace_id", ''),"debounce_key") WHERE "jobs"."debounce_key" IS NOT NULL AND "jobs"."status" = 'pending' AND "jobs"."attempts" = 0;--> statement-breakpoint
 CREATE UNIQUE INDEX "billable_metrics_workspace_key" ON "billable_metrics" USING btree ("workspace_id","key");--> statement-breakpoint
 CREATE INDEX "billable_metrics_event" ON "billable_metrics" USING btree ("workspace_id","event_name");--> statement-breakpoint
 CREATE UNIQUE INDEX "entitlements_version_feature" ON "entitlements" USING btree ("workspace_id","plan_version_id","feature_id");--> statement-breakpoint

@@ -22,7 +22,7 @@ export const jobs = pgTable(
     maxAttempts: bigint('max_attempts', { mode: 'number' }).notNull().default(10),
     /** Makes enqueueing idempotent: one job per (workspace, dedupe key), ever. */
     dedupeKey: text('dedupe_key'),
-    /** At most one pending job per (workspace, debounce key); see EnqueueInput.debounceKey. */
+    /** At most one fresh pending job (never attempted) per (workspace, debounce key); see EnqueueInput.debounceKey. */
     debounceKey: text('debounce_key'),
     lockedBy: text('locked_by'),
     lockedUntil: instant('locked_until'),
@@ -34,7 +34,7 @@ export const jobs = pgTable(
     index('jobs_due').on(t.status, t.runAt).where(sql`${t.status} IN ('pending', 'running')`),
     index('jobs_workspace_due').on(t.workspaceId, t.runAt).where(sql`${t.status} IN ('pending', 'running')`),
     uniqueIndex('jobs_dedupe').on(sql`coalesce(${t.workspaceId}, '')`, t.dedupeKey).where(sql`${t.dedupeKey} IS NOT NULL`),
-    uniqueIndex('jobs_debounce').on(sql`coalesce(${t.workspaceId}, '')`, t.debounceKey).where(sql`${t.debounceKey} IS NOT NULL AND ${t.status} = 'pending'`),
+    uniqueIndex('jobs_debounce').on(sql`coalesce(${t.workspaceId}, '')`, t.debounceKey).where(sql`${t.debounceKey} IS NOT NULL AND ${t.status} = 'pending' AND ${t.attempts} = 0`),
     check('jobs_status', sql`${t.status} IN ('pending', 'running', 'done', 'dead')`),
     check('jobs_attempts', sql`${t.attempts} >= 0 AND ${t.maxAttempts} >= 1`),
   ],

@@ -47,7 +47,7 @@ export async function scheduleThresholdChecks(ctx: Ctx, accountIds: readonly str
            ${asOf}::timestamptz + CASE WHEN w.sandbox THEN interval '0' ELSE ${THRESHOLD_CHECK_DELAY_MS}::int * interval '1 millisecond' END,
            ${THRESHOLDS_KEY}, 10, ${asOf}::timestamptz
     FROM workspaces w WHERE w.id = ${ctx.workspaceId}
-    ON CONFLICT (coalesce(workspace_id, ''), debounce_key) WHERE debounce_key IS NOT NULL AND status = 'pending'
+    ON CONFLICT (coalesce(workspace_id, ''), debounce_key) WHERE debounce_key IS NOT NULL AND status = 'pending' AND attempts = 0
     DO UPDATE SET payload = jsonb_build_object('accounts', coalesce(jobs.payload->'accounts', '{}'::jsonb) || (EXCLUDED.payload->'accounts'))
     WHERE NOT coalesce((jobs.payload->'accounts') @> (EXCLUDED.payload->'accounts'), false)`);
 }
