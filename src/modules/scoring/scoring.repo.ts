@@ -137,10 +137,15 @@ export interface ScoreState {
   changedAt: Date;
 }
 
+/**
+ * The stored states, read under the caller's per-workspace advisory lock (the only writer of
+ * scoring_scores takes it, and the statement's snapshot is taken after it): no FOR UPDATE, which
+ * would stamp every row read — 100,000 tuple writes per full recompute that changes a few.
+ */
 export async function loadScoreStates(exec: Exec, workspaceId: string, modelId: string, accountIds: readonly string[]): Promise<Map<string, ScoreState>> {
   const found = await exec(
     `SELECT account_id, points_hash, inputs_hash, level, total, computed_at, changed_at FROM scoring_scores
-     WHERE workspace_id = $1 AND model_id = $2 AND account_id = ANY($3::text[]) FOR UPDATE`,
+     WHERE workspace_id = $1 AND model_id = $2 AND account_id = ANY($3::text[])`,
     [workspaceId, modelId, [...accountIds]],
   );
   return new Map(
