@@ -1,6 +1,4 @@
-import pg from 'pg';
 import type { Ctx, Deps } from '../context.ts';
-import { openDatabase, type Database } from '../db/client.ts';
 import { JobRegistry } from '../jobs/registry.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { registerSystemJobs } from '../jobs/system.ts';
@@ -9,6 +7,7 @@ import { identityResolver } from '../modules/accounts/index.ts';
 import { ingestBatch } from '../modules/events/index.ts';
 import { ensureModels, refreshFirmographics, registerScoring, rescore } from '../modules/scoring/index.ts';
 import { createWorkspace } from '../modules/workspaces/index.ts';
+import { scratchDatabase } from './bench/ingest-server.ts';
 
 /**
  * `tandem bench scoring`: N accounts and M product events over the last 28 days (a realistic mix
@@ -31,27 +30,9 @@ export async function benchScoring(opts: { accounts?: number; events?: number; r
   const rate = opts.rate ?? 1000;
   const probes = opts.probes ?? 200;
   const log = (msg: string) => process.stderr.write(`bench scoring: ${msg}\n`);
-  let database: Database;
-  let dropDb: (() => Promise<void>) | undefined;
-  if (url) {
-    const name = `tandem_bench_scoring_${process.pid}`;
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(url);
-    u.pathname = `/${name}`;
-    database = await openDatabase({ url: u.toString(), poolSize: 12 });
-    dropDb = async () => {
-      const a = new pg.Client({ connectionString: url });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    };
-  } else {
-    database = await openDatabase({ memory: true });
-  }
+  // A scratch database next to the configured one (dropped at the end), or in-memory PGlite.
+  const scratch = await scratchDatabase('scoring', { memory: true });
+  const database = await scratch.open(12);
   try {
     await database.migrate();
     const say = (level: string) => (obj: object | string, msg?: string) => log(`${level} ${msg ?? ''} ${typeof obj === 'string' ? obj : JSON.stringify(obj)}`);
@@ -223,6 +204,6 @@ export async function benchScoring(opts: { accounts?: number; events?: number; r
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {
     await database.close();
-    await dropDb?.();
+    await scratch.drop();
   }
 }

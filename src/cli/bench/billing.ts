@@ -1,10 +1,10 @@
-import { openDatabase, type Database } from '../../db/client.ts';
 import { ManualClock } from '../../kernel/clock.ts';
 import { createMetric, createPlan, getCurrentPlanVersion } from '../../modules/catalog/index.ts';
 import { runBillRun } from '../../modules/billing/index.ts';
 import { createWorkspace } from '../../modules/workspaces/index.ts';
 import { createTandem } from '../../tandem.ts';
 import type { Ctx } from '../../context.ts';
+import { scratchDatabase } from './ingest-server.ts';
 
 /**
  * `tandem bench billing`: N subscriptions on a plan with a flat fee and a graduated usage price,
@@ -16,29 +16,9 @@ export async function benchBilling(opts: { subscriptions?: number; eventsPerAcco
   const url = process.env.DATABASE_URL || undefined;
   const n = opts.subscriptions ?? (url ? 100_000 : 2_000);
   const eventsPer = opts.eventsPerAccount ?? 3;
-  let database: Database;
-  let dropDb: (() => Promise<void>) | undefined;
-  if (url) {
-    // A scratch database next to the configured one, dropped at the end.
-    const pg = (await import('pg')).default;
-    const name = `tandem_bench_${process.pid}`;
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(url);
-    u.pathname = `/${name}`;
-    database = await openDatabase({ url: u.toString(), poolSize: (opts.concurrency ?? 8) + 2 });
-    dropDb = async () => {
-      const a = new pg.Client({ connectionString: url });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    };
-  } else {
-    database = await openDatabase({ memory: true });
-  }
+  // A scratch database next to the configured one (dropped at the end), or in-memory PGlite.
+  const scratch = await scratchDatabase('billing', { memory: true });
+  const database = await scratch.open((opts.concurrency ?? 8) + 2);
   await database.migrate();
   const clock = new ManualClock('2026-01-01T00:00:00Z');
   const t = await createTandem({ database, clock });
@@ -105,6 +85,6 @@ export async function benchBilling(opts: { subscriptions?: number; eventsPerAcco
   };
   await t.close();
   await database.close();
-  await dropDb?.();
+  await scratch.drop();
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }

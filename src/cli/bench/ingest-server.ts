@@ -28,7 +28,11 @@ export interface ScratchDb {
   drop(): Promise<void>;
 }
 
-export async function scratchDatabase(tag: string): Promise<ScratchDb> {
+/**
+ * A scratch database for a benchmark. `memory`: without DATABASE_URL, an in-memory PGlite for
+ * benchmarks that run in this process only (no `serve` child can open it).
+ */
+export async function scratchDatabase(tag: string, opts: { memory?: boolean } = {}): Promise<ScratchDb> {
   const adminUrl = process.env.DATABASE_URL || undefined;
   if (adminUrl) {
     const name = `tandem_bench_${tag}_${process.pid}`;
@@ -55,6 +59,19 @@ export async function scratchDatabase(tag: string): Promise<ScratchDb> {
         await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
         await a.end();
       },
+    };
+  }
+  if (opts.memory) {
+    return {
+      kind: 'pglite',
+      open: () => openDatabase({ memory: true }),
+      serveEnv: () => {
+        throw new Error('an in-memory scratch database cannot be served by another process');
+      },
+      serveArgs: () => {
+        throw new Error('an in-memory scratch database cannot be served by another process');
+      },
+      async drop() {},
     };
   }
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `tandem-bench-${tag}-`));
