@@ -1,6 +1,6 @@
 import type { DemoAccount, DemoUser, Persona } from './demo-company.ts';
 import { STEPS_PER_MONTH, STORY } from './demo-company.ts';
-import { Rng } from './demo-random.ts';
+import { Rng } from './random.ts';
 
 /**
  * What an account's people do during one step of the timeline, as Segment messages (the event

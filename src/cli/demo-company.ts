@@ -1,5 +1,5 @@
 import type { PlanKey } from './demo-catalog.ts';
-import { Rng } from './demo-random.ts';
+import { Rng } from './random.ts';
 
 /**
  * The demo company's customers: who they are (firmographics sent with Segment `group` calls),

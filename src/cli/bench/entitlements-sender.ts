@@ -21,6 +21,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMeter } from './ingest-sender.ts';
+import { Rng } from '../random.ts';
 
 export interface EntitlementsSenderConfig {
   url: string;
@@ -64,15 +65,10 @@ export interface EntitlementsSenderResult {
   sender_cpu_s: number;
 }
 
+/** Deterministic: the same seed sends the same load. */
 function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function request(agent: http.Agent, url: URL, opts: { method: string; path: string; auth: string; body?: Buffer }): Promise<number> {

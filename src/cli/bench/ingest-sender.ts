@@ -17,6 +17,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Rng } from '../random.ts';
 
 export interface SenderConfig {
   url: string;
@@ -114,16 +115,10 @@ interface Prepared {
   ids: string[];
 }
 
-/** Small deterministic PRNG (mulberry32). */
+/** Deterministic: the same seed sends the same load. */
 function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 const LIBRARY = { name: '@segment/analytics-node', version: '3.1.0' };

@@ -1,6 +1,7 @@
 /**
- * A seeded pseudo-random generator (mulberry32) so that the demo company is the same company
- * every time: same names, same users, same events, same invoices. Each account draws from its
+ * A seeded pseudo-random generator (mulberry32), for the demo and the benchmarks' load
+ * generators: the demo company is the same company every time (same names, users, events,
+ * invoices) and a benchmark sends the same load. Each account draws from its
  * own stream (`forKey`), so adding accounts does not reshuffle the existing ones.
  */
 export class Rng {
