@@ -66,6 +66,20 @@ describe('entitlement checks from the cache', () => {
     assert.deepEqual([viaGone.account, viaGone.used], [keep.id, '10']);
   });
 
+  it('after a merge, the merged account’s subscription still entitles the survivor', async () => {
+    const keep = await s.customer('Survivor');
+    const gone = await s.customer('Subscriber');
+    await s.subscribe(gone, 'large');
+    await s.track(gone, 'API Call', 2);
+    await s.track(keep, 'API Call', 5);
+    assert.equal((await check(keep.id)).reason, 'no_active_subscription');
+    await s.ok(s.api.post(`/v1/accounts/${gone.id}/merge`, { into: keep.id }));
+    for (const id of [keep.id, gone.id]) {
+      const r = await check(id);
+      assert.deepEqual([r.account, r.allowed, r.used], [keep.id, true, '7'], `checked as ${id}`);
+    }
+  });
+
   it('serves what another process changed for at most the TTL (1 s of wall clock)', async () => {
     const c = await s.customer('Elsewhere');
     const sub = await s.subscribe(c, 'large');

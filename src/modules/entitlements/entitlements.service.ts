@@ -212,8 +212,9 @@ function cached<T>(ctx: Ctx, map: Map<string, Slot<T>>, key: string, load: () =>
 /**
  * States read in the same turn of the event loop, per database and workspace, go out as ONE
  * statement: each reference → the live account it resolves to (merges keep `merged_into` one
- * hop long, naming a live account) → that account's newest subscription in a live status (what
- * `listSubscriptions` newest-first + LIVE_STATUSES gives). A read-only query on the accounts' and
+ * hop long, naming a live account) → the newest subscription in a live status of that account or
+ * of an account merged into it (a merge keeps the merged account's subscription running, under its
+ * old id). A read-only query on the accounts' and
  * billing's tables, kept here because it is the hot path of every cache refresh: hundreds of
  * accounts a second become a few statements instead of two round trips each.
  */
@@ -239,7 +240,9 @@ function flushStates(): void {
           JOIN accounts a ON a.workspace_id = ${b.workspaceId} AND a.id = q.ref
           LEFT JOIN LATERAL (
             SELECT * FROM subscriptions s
-            WHERE s.workspace_id = ${b.workspaceId} AND s.account_id = coalesce(a.merged_into, a.id) AND s.status = ANY(${sql.param([...LIVE_STATUSES])}::text[])
+            WHERE s.workspace_id = ${b.workspaceId} AND s.status = ANY(${sql.param([...LIVE_STATUSES])}::text[])
+              AND (s.account_id = coalesce(a.merged_into, a.id)
+                   OR s.account_id IN (SELECT m.id FROM accounts m WHERE m.workspace_id = ${b.workspaceId} AND m.merged_into = coalesce(a.merged_into, a.id)))
             ORDER BY s.id DESC LIMIT 1) s ON true`,
     ).then(
       (found) => {
