@@ -59,6 +59,18 @@ describe('usage threshold checks: one pending job per workspace', () => {
     assert.deepEqual(again.filter(([acct]) => acct === a.id).map(([, t]) => t).sort(), [100, 80]);
   });
 
+  it('after a merge, the survivor’s events count toward the merged account’s subscription', async () => {
+    const keep = await s.customer('Survivor', { card: null });
+    const gone = await s.customer('Merged');
+    await s.subscribe(gone, 'starter');
+    await s.settle();
+    await s.ok(s.api.post(`/v1/accounts/${gone.id}/merge`, { into: keep.id }));
+    await s.track(keep, 'API Call', 8);
+    await s.settle();
+    const crossed = (await s.events('usage.threshold_crossed')).filter((e) => e.data.account === gone.id).map((e) => [e.data.threshold_percent, e.data.used]);
+    assert.deepEqual(crossed, [[80, '8']]);
+  });
+
   it('delays the check of a live workspace so that a second of batches costs one job', async () => {
     const ws = await s.h.workspace({ name: 'Live', sandbox: false });
     await s.h.api(ws).post('/v1/batch', { batch: [{ type: 'group', userId: 'u1', groupId: 'org-1', messageId: 'g1' }] });

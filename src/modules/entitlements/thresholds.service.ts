@@ -96,9 +96,16 @@ async function liveSubscriptions(inTx: Ctx, accountIds: readonly string[]): Prom
 /** Checks every account of a threshold job (see `checkThresholds`); returns the announcements made. */
 export async function checkThresholdsMany(tx: Db, ctx: Ctx, accountIds: readonly string[]): Promise<number> {
   if (accountIds.length === 0) return 0;
-  const subs = await liveSubscriptions(inTxCtx(tx, ctx), accountIds);
+  // Events land on a merge's survivor; a merged account's subscription keeps its old id and
+  // counts the survivor's events (metering resolves it), so it is checked with its survivor.
+  const merged = await rows<{ id: string }>(
+    tx,
+    sql`SELECT id FROM accounts WHERE workspace_id = ${ctx.workspaceId} AND merged_into = ANY(${sql.param([...accountIds])}::text[])`,
+  );
+  const all = [...new Set([...accountIds, ...merged.map((m) => m.id)])];
+  const subs = await liveSubscriptions(inTxCtx(tx, ctx), all);
   let announced = 0;
-  for (const a of accountIds) {
+  for (const a of all) {
     const sub = subs.get(a);
     if (sub) announced += await checkSubscription(tx, ctx, a, sub);
   }
