@@ -833,6 +833,31 @@ CREATE TABLE "quotes" (
         OR ("quotes"."discount_type" = 'amount' AND "quotes"."discount_amount" > 0 AND "quotes"."discount_percent" IS NULL))
 );
 --> statement-breakpoint
+CREATE TABLE "usage_rollup_values" (
+	"workspace_id" text NOT NULL,
+	"account_id" text NOT NULL,
+	"metric_id" text NOT NULL,
+	"bucket_start" timestamp with time zone NOT NULL,
+	"value" text NOT NULL,
+	CONSTRAINT "usage_rollup_values_workspace_id_account_id_metric_id_bucket_start_value_pk" PRIMARY KEY("workspace_id","account_id","metric_id","bucket_start","value")
+);
+--> statement-breakpoint
+CREATE TABLE "usage_rollups" (
+	"workspace_id" text NOT NULL,
+	"account_id" text NOT NULL,
+	"metric_id" text NOT NULL,
+	"bucket_start" timestamp with time zone NOT NULL,
+	"event_count" bigint NOT NULL,
+	"sum" numeric NOT NULL,
+	"max" numeric,
+	"latest_at" timestamp with time zone,
+	"latest_id" text,
+	"latest_value" numeric,
+	CONSTRAINT "usage_rollups_workspace_id_account_id_metric_id_bucket_start_pk" PRIMARY KEY("workspace_id","account_id","metric_id","bucket_start"),
+	CONSTRAINT "usage_rollups_event_count" CHECK ("usage_rollups"."event_count" > 0),
+	CONSTRAINT "usage_rollups_latest" CHECK (("usage_rollups"."latest_at" IS NULL) = ("usage_rollups"."latest_value" IS NULL) AND ("usage_rollups"."latest_at" IS NULL) = ("usage_rollups"."latest_id" IS NULL))
+);
+--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "audit_log" ADD CONSTRAINT "audit_log_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "idempotency_keys" ADD CONSTRAINT "idempotency_keys_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint

@@ -8,3 +8,4 @@ export * from './payments.ts';
 export * from './scoring.ts';
 export * from './checkout.ts';
 export * from './quotes.ts';
+export * from './metering.ts';
