@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runBillRun } from '../../src/modules/billing/index.ts';
+import { rebuildUsageRollups } from '../../src/modules/metering/index.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { Scenario } from './dsl.ts';
 
@@ -73,6 +74,8 @@ async function story(h: Harness, name: string) {
       }
     }
   }
+  // Written straight to product_events (not through ingestion): their usage rollups are rebuilt.
+  await rebuildUsageRollups(h.database.db, ws.id);
   await s.advance(CHANGES_AT);
   for (const [i, sub] of subs.entries()) {
     const trialing = i % 6 === 0;

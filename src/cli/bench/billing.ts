@@ -1,6 +1,7 @@
 import { ManualClock } from '../../kernel/clock.ts';
 import { createMetric, createPlan, getCurrentPlanVersion } from '../../modules/catalog/index.ts';
 import { runBillRun } from '../../modules/billing/index.ts';
+import { rebuildUsageRollups } from '../../modules/metering/index.ts';
 import { createWorkspace } from '../../modules/workspaces/index.ts';
 import { createTandem } from '../../tandem.ts';
 import type { Ctx } from '../../context.ts';
@@ -59,6 +60,8 @@ export async function benchBilling(opts: { subscriptions?: number; eventsPerAcco
      FROM generate_series(1, $3::int) i, generate_series(1, $4::int) e`,
     [w, start, n, eventsPer],
   );
+  // Loaded straight into product_events, not through ingestion: build their usage rollups.
+  await rebuildUsageRollups(database.db, w);
   const setupS = (performance.now() - setup0) / 1000;
   await database.query(`UPDATE workspaces SET test_clock_time = $1 WHERE id = $2`, [periodEnd, w]);
   const runCtx: Ctx = { ...ctx, asOf: new Date(periodEnd) };

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PoolClient } from 'pg';
 import type { Database } from '../../db/client.ts';
+import { createMetric } from '../../modules/catalog/index.ts';
 import { createWorkspace } from '../../modules/workspaces/index.ts';
 import { createTandem } from '../../tandem.ts';
 import { round, runTsChild, scratchDatabase, startServer, type ScratchDb } from './ingest-server.ts';
@@ -38,6 +39,11 @@ export async function createBenchWorkspace(db: ScratchDb, name: string): Promise
     await database.migrate();
     const t = await createTandem({ database });
     const created = await createWorkspace(t.deps, { name, sandbox: false });
+    // Billable metrics over what the sender emits, as a metered product has them: every event
+    // named 'API Call' (3 in 8 of the events sent) feeds two usage rollups at ingest.
+    const ctx = { deps: t.deps, workspaceId: created.workspace.id, asOf: t.deps.clock.now(), actor: { type: 'cli' as const } };
+    await createMetric(ctx, { key: 'api_calls', name: 'API calls', event_name: 'API Call', aggregation: 'count', filters: [{ property: 'status', operator: 'eq', value: '200' }] });
+    await createMetric(ctx, { key: 'request_bytes', name: 'Request bytes', event_name: 'API Call', aggregation: 'sum', property: 'request_bytes' });
     await t.close();
     return { workspaceId: created.workspace.id, writeKey: created.writeKey, secretKey: created.secretKey };
   } finally {

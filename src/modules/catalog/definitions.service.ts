@@ -1,6 +1,7 @@
 import type { Ctx } from '../../context.ts';
 import { AppError, notFound } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
+import { backfillMetricRollups } from '../metering/index.ts';
 import { recordAudit } from '../workspaces/index.ts';
 import * as repo from './catalog.repo.ts';
 import { isUniqueViolation } from './catalog.service.ts';
@@ -65,6 +66,8 @@ export async function createMetric(ctx: Ctx, params: CreateMetricParams): Promis
         createdAt: ctx.asOf,
       };
       await repo.insertMetric(tx, metric);
+      // Events already stored for this metric enter its usage rollups with it (same transaction).
+      await backfillMetricRollups(tx, ctx.workspaceId, metric.id);
       await recordAudit(tx, ctx, { action: 'billable_metric.created', entityType: 'billable_metric', entityId: metric.id, after: metric });
       return metric;
     });

@@ -1,4 +1,5 @@
 import { toDate } from '../../db/sql.ts';
+import { moveRollupsCtes, rollupCtes, ROLLUP_SOURCE_COLUMNS } from '../metering/index.ts';
 import type { Exec, MessageType, NormalizedMessage, ProductEvent, UnmatchedIdentity } from './events.ts';
 
 /**
@@ -9,6 +10,10 @@ import type { Exec, MessageType, NormalizedMessage, ProductEvent, UnmatchedIdent
  * ~3× the Node CPU per row in the driver's array serializer, and each jsonb column was parsed
  * again from text.) ON CONFLICT skips messageIds already stored (a retried batch, or a duplicate
  * inside this one). Returns the number of rows actually inserted.
+ *
+ * The same statement adds the rows it inserted — and only those: a skipped duplicate returns
+ * nothing — to the usage rollups of the workspace's metrics (metering `rollupCtes`), so a
+ * retried batch can never count twice and an acknowledged event is always counted.
  */
 export async function insertEvents(
   exec: Exec,
@@ -48,7 +53,8 @@ export async function insertEvents(
               nullif(e->10, 'null'::jsonb), nullif(e->11, 'null'::jsonb), nullif(e->12, 'null'::jsonb)
        FROM jsonb_array_elements($3::jsonb) AS e
        ON CONFLICT (workspace_id, message_id) DO NOTHING
-       RETURNING 1)
+       RETURNING ${ROLLUP_SOURCE_COLUMNS}),
+     ${rollupCtes('ins', '$1')}
      SELECT count(*)::int AS n FROM ins`,
     [input.workspaceId, input.receivedAt.toISOString(), JSON.stringify(rows)],
   );
@@ -68,6 +74,7 @@ export async function storedMessageIds(exec: Exec, workspaceId: string, messageI
 /**
  * Retroactive attachment: the unmatched events of these users (and of these anonymous ids when
  * sent without a user id) now belong to `accountId`. Events already attached keep their account.
+ * The events attached enter the usage rollups in the same statement (unmatched events are in none).
  */
 export async function attachUnmatchedEvents(
   exec: Exec,
@@ -79,17 +86,22 @@ export async function attachUnmatchedEvents(
        UPDATE product_events SET account_id = $2
        WHERE workspace_id = $1 AND account_id IS NULL
          AND (user_id = ANY($3::text[]) OR (user_id IS NULL AND anonymous_id = ANY($4::text[])))
-       RETURNING 1)
+       RETURNING ${ROLLUP_SOURCE_COLUMNS}),
+     ${rollupCtes('upd', '$1')}
      SELECT count(*)::int AS n FROM upd`,
     [input.workspaceId, input.accountId, input.userIds, input.anonymousIds],
   );
   return Number(r?.n ?? 0);
 }
 
-/** A merge: every event of `fromAccountId` now belongs to `toAccountId`. */
+/**
+ * A merge: every event of `fromAccountId` now belongs to `toAccountId`, and so do its usage
+ * rollups (folded into the survivor's, same statement).
+ */
 export async function repointAccountEvents(exec: Exec, input: { workspaceId: string; fromAccountId: string; toAccountId: string }): Promise<number> {
   const [r] = await exec<{ n: number }>(
-    `WITH upd AS (UPDATE product_events SET account_id = $3 WHERE workspace_id = $1 AND account_id = $2 RETURNING 1)
+    `WITH upd AS (UPDATE product_events SET account_id = $3 WHERE workspace_id = $1 AND account_id = $2 RETURNING 1),
+     ${moveRollupsCtes('$1', '$2', '$3')}
      SELECT count(*)::int AS n FROM upd`,
     [input.workspaceId, input.fromAccountId, input.toAccountId],
   );
