@@ -84,7 +84,7 @@ const eventArb = fc.record({
   msg: fc.integer({ min: 0, max: 60 }),
   type: fc.constantFrom('track', 'track', 'track', 'page'),
   event: fc.constantFrom('Call', 'Call', 'Upload', 'Other'),
-  account: fc.constantFrom('acct_p1', 'acct_p2', 'acct_p3', null),
+  account: fc.constantFrom<string | null>('acct_p1', 'acct_p2', 'acct_p3', null),
   user: fc.constantFrom('u1', 'u2', 'u3'),
   at: instant,
   n: fc.option(numberish, { nil: undefined }),
@@ -220,5 +220,32 @@ describe('usage rollups', () => {
     assert.equal((await usageForPeriods(h.database.db, { workspaceId: ws.id, metric: upload, periods: period })).get('p'), '300');
     await insert(ws, [{ msg: 100, type: 'track', event: 'Upload', account: 'acct_p1', user: 'u1', at: T0 + 4 * HOUR, n: 5, plan: 'pro', tag: 'y' }]);
     assert.equal((await usageForPeriods(h.database.db, { workspaceId: ws.id, metric: upload, periods: period })).get('p'), '305');
+  });
+
+  it('counts every event once while batches, their retries and a new metric race (concurrent connections on PostgreSQL)', async () => {
+    const ws = await h.workspace();
+    const calls = await createMetric(ws, METRICS[0]);
+    const accounts = ['acct_p1', 'acct_p2', 'acct_p3', 'acct_p4', 'acct_p5'];
+    const batches: Ev[][] = Array.from({ length: 24 }, (_, b) =>
+      Array.from({ length: 80 }, (_, i) => {
+        const k = b * 80 + i;
+        return { msg: k, type: 'track', event: 'Call', account: accounts[k % 5], user: 'u1', at: T0 + ((k * 7919) % (3 * HOUR)), n: k % 13, plan: k % 4 ? 'pro' : 'free', tag: 'x' };
+      }),
+    );
+    // Every batch twice (a retry racing its original), all at once, and a metric created meanwhile.
+    let late: BillableMetric | undefined;
+    const writes = [...batches, ...batches].map((batch) => insert(ws, batch));
+    writes.splice(20, 0, createMetric(ws, METRICS[2]).then((m) => void (late = m)) as Promise<never>);
+    await Promise.all(writes);
+    const periods = accounts.flatMap((a, i) => [
+      { key: `${a}-all`, accountId: a, start: new Date(T0 - HOUR), end: new Date(T0 + 4 * HOUR) },
+      { key: `${a}-part`, accountId: a, start: new Date(T0 + 17 * 60_000 + i), end: new Date(T0 + 2 * HOUR + 59 * 60_000) },
+    ]);
+    for (const metric of [calls, late!]) {
+      const got = await usageForPeriods(h.database.db, { workspaceId: ws.id, metric, periods });
+      assert.deepEqual(Object.fromEntries(got), Object.fromEntries(await oracle(h, ws.id, metric, periods)), metric.key);
+    }
+    const [stored] = await h.database.query<{ n: string }>('SELECT sum(event_count)::text AS n FROM usage_rollups WHERE workspace_id = $1 AND metric_id = $2', [ws.id, calls.id]);
+    assert.equal(stored.n, String(24 * 80), 'each event counted once');
   });
 });
