@@ -118,6 +118,7 @@ bench
   .option('--checks <n>', 'checks to issue (default 10 s worth)', (v) => Number(v))
   .option('--rate <n>', 'checks per second, open loop (default 5000)', (v) => Number(v))
   .option('--accounts <n>', 'accounts with a subscription (default 200)', (v) => Number(v))
+  .option('--connections <n>', 'keep-alive connections the checks are pipelined over (default 8)', (v) => Number(v))
   .action(async (opts) => {
     const { benchEntitlements } = await import('./bench/entitlements.ts');
     await benchEntitlements(opts);

@@ -1,5 +1,5 @@
 /**
- * `tandem bench entitlements [--checks N] [--rate R]`
+ * `tandem bench entitlements [--checks N] [--rate R] [--connections C]`
  *
  * A `tandem serve` child process on a scratch database (see ingest-server.ts), a live workspace
  * set up through the public API: a metered `api_calls` limit and a boolean `sso` feature on a
@@ -26,6 +26,7 @@ export interface EntitlementsBenchOptions {
   rate?: number;
   accounts?: number;
   ingestRate?: number;
+  connections?: number;
 }
 
 async function api<T = Record<string, unknown>>(base: string, key: string, method: string, p: string, body?: unknown): Promise<T> {
@@ -51,7 +52,8 @@ export async function benchEntitlements(opts: EntitlementsBenchOptions): Promise
     try {
       const sk = ws.secretKey;
       const base = server.url;
-      await api(base, sk, 'POST', '/v1/billable_metrics', { key: 'api_calls', name: 'API calls', event_name: 'API Call', aggregation: 'count' });
+      // Every 'API Call' event counts (the bench workspace's own 'api_calls' metric filters on a status property these events do not carry).
+      await api(base, sk, 'POST', '/v1/billable_metrics', { key: 'checked_api_calls', name: 'API calls (checked)', event_name: 'API Call', aggregation: 'count' });
       await api(base, sk, 'POST', '/v1/features', { key: 'api_calls', name: 'API calls', type: 'limit' });
       await api(base, sk, 'POST', '/v1/features', { key: 'sso', name: 'SSO', type: 'boolean' });
       await api(base, sk, 'POST', '/v1/plans', {
@@ -60,7 +62,7 @@ export async function benchEntitlements(opts: EntitlementsBenchOptions): Promise
         currency: 'usd',
         prices: [{ type: 'flat', unit_amount: 4900 }],
         entitlements: [
-          { feature_key: 'api_calls', limit: 1_000_000, billable_metric: 'api_calls' },
+          { feature_key: 'api_calls', limit: 1_000_000, billable_metric: 'checked_api_calls' },
           { feature_key: 'sso', enabled: true },
         ],
       });
@@ -90,6 +92,7 @@ export async function benchEntitlements(opts: EntitlementsBenchOptions): Promise
         limit: 1_000_000,
         checks,
         rate,
+        connections: opts.connections ?? 8,
         ingestRate: opts.ingestRate ?? 200,
         seed: 7,
         serverPid: server.child.pid,
@@ -111,6 +114,7 @@ export async function benchEntitlements(opts: EntitlementsBenchOptions): Promise
       wrong_answers: sent.wrong_answers,
       // context
       max_ms: sent.max_ms,
+      p99_ms_by_second: sent.p99_ms_by_second,
       seconds: round(sent.seconds),
       accounts: nAccounts,
       background_events: sent.ingested,
