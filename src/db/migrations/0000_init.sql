@@ -839,7 +839,8 @@ CREATE TABLE "usage_rollup_values" (
 	"metric_id" text NOT NULL,
 	"bucket_start" timestamp with time zone NOT NULL,
 	"value" text NOT NULL,
-	CONSTRAINT "usage_rollup_values_workspace_id_account_id_metric_id_bucket_start_value_pk" PRIMARY KEY("workspace_id","account_id","metric_id","bucket_start","value")
+	"shard" smallint NOT NULL,
+	CONSTRAINT "usage_rollup_values_workspace_id_account_id_metric_id_bucket_start_value_shard_pk" PRIMARY KEY("workspace_id","account_id","metric_id","bucket_start","value","shard")
 );
 --> statement-breakpoint
 CREATE TABLE "usage_rollups" (
@@ -847,13 +848,14 @@ CREATE TABLE "usage_rollups" (
 	"account_id" text NOT NULL,
 	"metric_id" text NOT NULL,
 	"bucket_start" timestamp with time zone NOT NULL,
+	"shard" smallint NOT NULL,
 	"event_count" bigint NOT NULL,
 	"sum" numeric NOT NULL,
 	"max" numeric,
 	"latest_at" timestamp with time zone,
 	"latest_id" text,
 	"latest_value" numeric,
-	CONSTRAINT "usage_rollups_workspace_id_account_id_metric_id_bucket_start_pk" PRIMARY KEY("workspace_id","account_id","metric_id","bucket_start"),
+	CONSTRAINT "usage_rollups_workspace_id_account_id_metric_id_bucket_start_shard_pk" PRIMARY KEY("workspace_id","account_id","metric_id","bucket_start","shard"),
 	CONSTRAINT "usage_rollups_event_count" CHECK ("usage_rollups"."event_count" > 0),
 	CONSTRAINT "usage_rollups_latest" CHECK (("usage_rollups"."latest_at" IS NULL) = ("usage_rollups"."latest_value" IS NULL) AND ("usage_rollups"."latest_at" IS NULL) = ("usage_rollups"."latest_id" IS NULL))
 );

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, numeric, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bigint, check, numeric, pgTable, primaryKey, smallint, text } from 'drizzle-orm/pg-core';
 import { instant } from './columns.ts';
 
 /**
@@ -12,6 +12,11 @@ import { instant } from './columns.ts';
  * Keys lead with (workspace, account) so a merge moves an account's rows with one range scan;
  * questions name (workspace, account, metric, hour range), which the same key serves. No foreign
  * keys (a lookup per upserted row on the ingest path); written by the metering SQL only.
+ *
+ * `shard`: the writing connection's (backend pid mod 16). Live traffic lands in the current hour,
+ * so concurrent ingest statements hit the same (account, metric, hour) rows; with one row per
+ * hour each would wait for the other's commit on the row lock. Per-connection rows make
+ * concurrent connections write different rows; a question adds up at most 16 rows per hour.
  */
 export const usageRollups = pgTable(
   'usage_rollups',
@@ -21,6 +26,7 @@ export const usageRollups = pgTable(
     metricId: text('metric_id').notNull(),
     /** The UTC hour [bucket_start, bucket_start + 1h) the events' timestamps fall in. */
     bucketStart: instant('bucket_start').notNull(),
+    shard: smallint('shard').notNull(),
     /** Matching events. */
     eventCount: bigint('event_count', { mode: 'number' }).notNull(),
     /** Sum of the property's numeric values (0 when none). */
@@ -33,7 +39,7 @@ export const usageRollups = pgTable(
     latestValue: numeric('latest_value'),
   },
   (t) => [
-    primaryKey({ columns: [t.workspaceId, t.accountId, t.metricId, t.bucketStart] }),
+    primaryKey({ columns: [t.workspaceId, t.accountId, t.metricId, t.bucketStart, t.shard] }),
     check('usage_rollups_event_count', sql`${t.eventCount} > 0`),
     check('usage_rollups_latest', sql`(${t.latestAt} IS NULL) = (${t.latestValue} IS NULL) AND (${t.latestAt} IS NULL) = (${t.latestId} IS NULL)`),
   ],
@@ -48,6 +54,7 @@ export const usageRollupValues = pgTable(
     metricId: text('metric_id').notNull(),
     bucketStart: instant('bucket_start').notNull(),
     value: text('value').notNull(),
+    shard: smallint('shard').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.accountId, t.metricId, t.bucketStart, t.value] })],
+  (t) => [primaryKey({ columns: [t.workspaceId, t.accountId, t.metricId, t.bucketStart, t.value, t.shard] })],
 );

@@ -23,6 +23,8 @@ import { rows } from '../../db/sql.ts';
  * is one of the values; neq/not_in when it is not (a missing property included):
  *   coalesce(properties->>p = ANY(values), false) must equal (operator IN ('eq', 'in')).
  * Numeric values (sum, max, latest) are property texts matching NUMERIC; others are skipped.
+ * Each row carries only what its metric's aggregation reads (a count metric's row: the count;
+ * the latest event is tracked — a sort per row — for latest metrics only).
  */
 
 /** A numeric property text: same test as the catalog's `numericValue` for decimal strings. */
@@ -33,12 +35,15 @@ const NUMERIC_LITERAL = `'${NUMERIC}'`;
 const bucketOf = (ts: string) => `date_bin('1 hour', ${ts}, TIMESTAMPTZ '2000-01-01 00:00:00+00')`;
 export const HOUR_MS = 3_600_000;
 
+/** The rows this connection writes (see the schema: concurrent connections write different rows). */
+const SHARD = `(pg_backend_pid() % 16)::smallint`;
+
 /**
  * Folding one rollup row (`excluded`) into another (`r`): counts and sums add, max is the
  * greater, latest the more recent by (timestamp, id) — the order `usageForPeriods` uses.
  */
 const newer = `excluded.latest_at IS NOT NULL AND (r.latest_at IS NULL OR (excluded.latest_at, excluded.latest_id) > (r.latest_at, r.latest_id))`;
-const FOLD = `ON CONFLICT (workspace_id, account_id, metric_id, bucket_start) DO UPDATE SET
+const FOLD = `ON CONFLICT (workspace_id, account_id, metric_id, bucket_start, shard) DO UPDATE SET
         event_count = r.event_count + excluded.event_count,
         sum = r.sum + excluded.sum,
         max = greatest(r.max, excluded.max),
@@ -71,19 +76,22 @@ export function rollupCtes(source: string, ws: string, onlyMetric?: string): str
       WHERE e.type = 'track' AND e.account_id IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM rollup_filters f WHERE f.metric_id = m.id
               AND coalesce(e.properties ->> f.property = ANY(f.values), false) <> f.hit)),
-    rollup_nums AS (SELECT h.*, CASE WHEN h.v ~ ${NUMERIC_LITERAL} THEN h.v::numeric END AS num FROM rollup_hits h),
+    rollup_nums AS (
+      SELECT h.*, CASE WHEN h.aggregation IN ('sum', 'max', 'latest') AND h.v ~ ${NUMERIC_LITERAL} THEN h.v::numeric END AS num,
+             h.aggregation = 'latest' AS keep_latest
+      FROM rollup_hits h),
     rollup_rows AS (
-      INSERT INTO usage_rollups AS r (workspace_id, account_id, metric_id, bucket_start, event_count, sum, max, latest_at, latest_id, latest_value)
-      SELECT ${ws}::text, account_id, metric_id, bucket, count(*), coalesce(sum(num), 0), max(num),
-             (array_agg(timestamp ORDER BY timestamp DESC, id DESC) FILTER (WHERE num IS NOT NULL))[1],
-             (array_agg(id ORDER BY timestamp DESC, id DESC) FILTER (WHERE num IS NOT NULL))[1],
-             (array_agg(num ORDER BY timestamp DESC, id DESC) FILTER (WHERE num IS NOT NULL))[1]
+      INSERT INTO usage_rollups AS r (workspace_id, account_id, metric_id, bucket_start, shard, event_count, sum, max, latest_at, latest_id, latest_value)
+      SELECT ${ws}::text, account_id, metric_id, bucket, ${SHARD}, count(*), coalesce(sum(num), 0), max(num),
+             (array_agg(timestamp ORDER BY timestamp DESC, id DESC) FILTER (WHERE num IS NOT NULL AND keep_latest))[1],
+             (array_agg(id ORDER BY timestamp DESC, id DESC) FILTER (WHERE num IS NOT NULL AND keep_latest))[1],
+             (array_agg(num ORDER BY timestamp DESC, id DESC) FILTER (WHERE num IS NOT NULL AND keep_latest))[1]
       FROM rollup_nums GROUP BY account_id, metric_id, bucket ORDER BY account_id, metric_id, bucket
       ${FOLD}
       RETURNING 1),
     rollup_values AS (
-      INSERT INTO usage_rollup_values (workspace_id, account_id, metric_id, bucket_start, value)
-      SELECT ${ws}::text, d.* FROM (SELECT DISTINCT account_id, metric_id, bucket, v FROM rollup_hits
+      INSERT INTO usage_rollup_values (workspace_id, account_id, metric_id, bucket_start, value, shard)
+      SELECT ${ws}::text, d.*, ${SHARD} FROM (SELECT DISTINCT account_id, metric_id, bucket, v FROM rollup_hits
                                     WHERE aggregation = 'unique_count' AND v IS NOT NULL) d
       ORDER BY 2, 3, 4, 5
       ON CONFLICT DO NOTHING
@@ -101,15 +109,15 @@ export const ROLLUP_SOURCE_COLUMNS = 'id, type, event, account_id, timestamp, pr
 export function moveRollupsCtes(ws: string, from: string, to: string): string {
   return `rollup_moved AS (DELETE FROM usage_rollups WHERE workspace_id = ${ws} AND account_id = ${from} RETURNING *),
     rollup_folded AS (
-      INSERT INTO usage_rollups AS r (workspace_id, account_id, metric_id, bucket_start, event_count, sum, max, latest_at, latest_id, latest_value)
-      SELECT workspace_id, ${to}::text, metric_id, bucket_start, event_count, sum, max, latest_at, latest_id, latest_value
-      FROM rollup_moved ORDER BY metric_id, bucket_start
+      INSERT INTO usage_rollups AS r (workspace_id, account_id, metric_id, bucket_start, shard, event_count, sum, max, latest_at, latest_id, latest_value)
+      SELECT workspace_id, ${to}::text, metric_id, bucket_start, shard, event_count, sum, max, latest_at, latest_id, latest_value
+      FROM rollup_moved ORDER BY metric_id, bucket_start, shard
       ${FOLD}
       RETURNING 1),
     rollup_values_moved AS (DELETE FROM usage_rollup_values WHERE workspace_id = ${ws} AND account_id = ${from} RETURNING *),
     rollup_values_folded AS (
-      INSERT INTO usage_rollup_values (workspace_id, account_id, metric_id, bucket_start, value)
-      SELECT workspace_id, ${to}::text, metric_id, bucket_start, value FROM rollup_values_moved ORDER BY metric_id, bucket_start, value
+      INSERT INTO usage_rollup_values (workspace_id, account_id, metric_id, bucket_start, value, shard)
+      SELECT workspace_id, ${to}::text, metric_id, bucket_start, value, shard FROM rollup_values_moved ORDER BY metric_id, bucket_start, value, shard
       ON CONFLICT DO NOTHING
       RETURNING 1)`;
 }
