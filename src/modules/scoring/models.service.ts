@@ -12,7 +12,7 @@ import { AppError, notFound } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
 import { execIn, execOn } from '../events/index.ts';
 import { recordAudit } from '../workspaces/index.ts';
-import { armScoring } from './schedule.ts';
+import { armScoring, startSweep } from './schedule.ts';
 import * as repo from './scoring.repo.ts';
 import { DEFAULT_MODEL, DEFAULT_MODEL_NAME, modelProblems, ModelConfigSchema, type ModelConfig, type ModelConfigInput, type ScoringModel } from './scoring.ts';
 
@@ -61,6 +61,7 @@ export async function ensureModels(ctx: Ctx): Promise<ScoringModel[]> {
     if (await repo.insertModel(t, model)) {
       await recordAudit(tx, { ...ctx, actor: { type: 'system', id: 'scoring.default_model' } }, { action: 'scoring_model.created', entityType: 'scoring_model', entityId: model.id, after: modelView(model) });
       await armScoring(tx, ctx);
+      await startSweep(tx, ctx);
     }
   });
   return repo.runningModels(exec, ctx.workspaceId);

@@ -9,7 +9,12 @@
  * - Fallback sweep (`scoring.sweep`, every minute): rescores accounts with product events stored
  *   since its watermark, in case an ingestion path does not call the hook. In a sandbox it stops
  *   when it finds nothing new (simulated time jumps; a year of idle minutes would be 525,600
- *   jobs) and is re-armed by the next daily recompute, signup or hook call.
+ *   jobs) and is re-armed by the next daily recompute, signup or hook call. Its watermark starts
+ *   at the newest event stored when scoring was first used (`startSweep`): older events are the
+ *   recompute's, signup's or first read's to score — a sweep from the first event ever would
+ *   rescore every account of a workspace that had ingested for months, 20,000 events per second
+ *   (at 10M events, the first sweep alone rescored 18,000 accounts in one job, holding up the
+ *   per-event flushes behind it for seconds).
  * - Daily full recompute (`scoring.recompute`, 00:00 UTC): every account, so windows slide and
  *   decay applies; it re-arms itself while any account still has events inside a window.
  *
@@ -40,6 +45,18 @@ export async function scheduleRescore(db: Db, input: { workspaceId: string; acco
   if (ids.length === 0) return;
   await repo.markDirty(execIn(db), input.workspaceId, ids, input.asOf);
   await enqueue(db, { workspaceId: input.workspaceId, kind: 'scoring.flush', runAt: new Date(input.asOf.getTime() + RESCORE_DELAY_MS), debounceKey: 'scoring.flush', asOf: input.asOf });
+}
+
+/**
+ * Sets the sweep's starting watermark to the newest event stored, if the workspace has no
+ * scoring bookkeeping yet (scoring is used for the first time). Called when the default model is
+ * created, in that transaction.
+ */
+export async function startSweep(db: Db, ctx: Pick<Ctx, 'workspaceId' | 'asOf'>): Promise<void> {
+  const exec = execIn(db);
+  if ((await exec('SELECT 1 FROM scoring_state WHERE workspace_id = $1', [ctx.workspaceId])).length) return;
+  const newest = await repo.newestEventId(exec, ctx.workspaceId);
+  if (newest) await repo.setState(exec, ctx.workspaceId, ctx.asOf, { watermark: newest });
 }
 
 /** Queues the next daily recompute and the next sweep (idempotent: one job per occurrence). */
