@@ -248,4 +248,40 @@ describe('usage rollups', () => {
     const [stored] = await h.database.query<{ n: string }>('SELECT sum(event_count)::text AS n FROM usage_rollups WHERE workspace_id = $1 AND metric_id = $2', [ws.id, calls.id]);
     assert.equal(stored.n, String(24 * 80), 'each event counted once');
   });
+
+  it('through the API: events attached when their user is identified, a retried batch, a merge — the raw scan’s answer', async () => {
+    const ws = await h.workspace();
+    const sum = await createMetric(ws, { key: 'n_sum', event_name: 'Call', aggregation: 'sum', property: 'n' });
+    const calls = await createMetric(ws, METRICS[0]);
+    const account = async (name: string, domain: string) => (await h.api(ws).post('/v1/accounts', { name, external_id: `grp-${name}`, domains: [domain] })).body.id as string;
+    const acme = await account('acme', 'acme.com');
+    const beta = await account('beta', 'beta.com');
+    const basic = { authorization: `Basic ${Buffer.from(`${ws.writeKey}:`).toString('base64')}` };
+    const send = async (batch: Array<Record<string, unknown>>) => {
+      const r = await h.api(null).post('/v1/batch', { batch }, basic);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    };
+    const at = (minutes: number) => new Date(Date.parse('2026-01-15T06:00:00Z') + minutes * 60_000).toISOString();
+    // x1 is nobody yet: unmatched, in no rollup.
+    await send([0, 50, 130].map((m, i) => ({ type: 'track', messageId: `x1-${i}`, userId: 'x1', event: 'Call', timestamp: at(m), properties: { n: i + 1 } })));
+    const betaBatch = [10, 70, 75, 200].map((m, i) => ({ type: 'track', messageId: `b-${i}`, userId: 'y1', event: 'Call', timestamp: at(m), properties: { n: 10 * (i + 1) }, context: { groupId: 'grp-beta' } }));
+    await send(betaBatch);
+    await send(betaBatch); // a retry
+    const period = (accountId: string) => [{ key: 'p', accountId, start: new Date(at(5)), end: new Date(at(180)) }];
+    const check = async (accountId: string, want: { calls: string; sum: string }) => {
+      for (const [metric, value] of [[calls, want.calls], [sum, want.sum]] as const) {
+        const got = (await usageForPeriods(h.database.db, { workspaceId: ws.id, metric, periods: period(accountId) })).get('p');
+        assert.equal(got, (await oracle(h, ws.id, metric, period(accountId))).get('p'), `${metric.key} vs raw scan`);
+        assert.equal(got, value, metric.key);
+      }
+    };
+    await check(acme, { calls: '0', sum: '0' });
+    await check(beta, { calls: '3', sum: '60' }); // minutes 10, 70, 75 (200 is after the period)
+    await send([{ type: 'identify', messageId: 'x1-id', userId: 'x1', traits: { email: 'x1@acme.com' } }]);
+    await check(acme, { calls: '2', sum: '5' }); // minutes 50 and 130 (0 is before the period)
+    const merged = await h.api(ws).post(`/v1/accounts/${beta}/merge`, { into: acme });
+    assert.equal(merged.status, 200, JSON.stringify(merged.body));
+    await check(acme, { calls: '5', sum: '65' });
+    await check(beta, { calls: '5', sum: '65' }); // a merged id counts its survivor's usage
+  });
 });
