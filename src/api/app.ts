@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import scalar from '@scalar/fastify-api-reference';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -20,11 +20,24 @@ export interface AppOptions {
   logLevel?: string;
 }
 
+/**
+ * Request ids: `req_` + a per-process unique part drawn once (newId's time and 12 random base62
+ * characters) + a counter in base 36, e.g. `req_0QxW3h2K7fG1kd93LmA0Pq` + `1z`. Unique across
+ * processes without a random draw and bigint arithmetic per request (newId per request was ~8 %
+ * of a cached entitlement check's CPU), and without advancing newId's monotonic millisecond
+ * (5,000 requests a second would push every entity id made meanwhile seconds into the future).
+ */
+function requestIds(): () => string {
+  const base = newId('req');
+  let seq = 0;
+  return () => `${base}${(++seq).toString(36)}`;
+}
+
 /** The HTTP API: parse (zod) → authenticate → idempotency → call the service → map the result. */
 export async function buildApp(deps: Deps, runner: JobRunner, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logLevel && opts.logLevel !== 'silent' ? { level: opts.logLevel } : false,
-    genReqId: () => newId('req'),
+    genReqId: requestIds(),
     bodyLimit: 1024 * 1024,
     trustProxy: true,
     routerOptions: { ignoreTrailingSlash: true },
@@ -40,14 +53,23 @@ export async function buildApp(deps: Deps, runner: JobRunner, opts: AppOptions =
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendError(reply, request, 'route_not_found', `No such endpoint: ${request.method} ${request.url.split('?')[0]}.`));
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('request-id', request.id);
+    done();
   });
   app.addHook('onRequest', authHook(deps));
+  // Hooks that only writes need are attached to the routes that take writes (by the onRoute hooks
+  // below, which see every route added after them): a GET — thousands of entitlement checks a
+  // second — runs none of them.
   registerIdempotency(app, deps);
   // A change may have enqueued work (outbox deliveries): wake the local worker instead of waiting for its poll.
-  app.addHook('onResponse', async (request) => {
+  const notify = (request: FastifyRequest, _reply: unknown, done: () => void) => {
     if (request.method !== 'GET') runner.notify();
+    done();
+  };
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.some((m) => m !== 'GET' && m !== 'HEAD')) route.onResponse = [...[route.onResponse ?? []].flat(), notify];
   });
 
   await app.register(swagger, {

@@ -37,9 +37,11 @@ function canonical(v: unknown, key = ''): string {
  * with a unique (workspace, key)); its response is stored when sent; a retry with the same key
  * and the same request gets the stored response; with a different request, a 409. A 5xx frees
  * the key so the client can retry. Keys are kept 24 hours.
+ * The hooks are attached to the POST routes only (registered before the routes: an onRoute hook
+ * sees the routes added after it), so other requests do not run them at all.
  */
 export function registerIdempotency(app: FastifyInstance, deps: Deps) {
-  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+  const preHandler = async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method !== 'POST') return;
     const header = request.headers['idempotency-key'];
     if (header === undefined || !request.auth) return;
@@ -72,9 +74,9 @@ export function registerIdempotency(app: FastifyInstance, deps: Deps) {
       .type('application/json')
       .serializer((p: unknown) => p as string)
       .send(prior.response_body ?? '');
-  });
+  };
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const idem = request.idempotency;
     if (!idem || idem.replayed) return payload;
     if (reply.statusCode >= 500) {
@@ -87,5 +89,13 @@ export function registerIdempotency(app: FastifyInstance, deps: Deps) {
       );
     }
     return payload;
+  };
+
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.includes('POST')) return;
+    // First among the route's own hooks, as a global hook would be: a replay runs none of them.
+    route.preHandler = [preHandler, ...[route.preHandler ?? []].flat()];
+    route.onSend = [onSend, ...[route.onSend ?? []].flat()];
   });
 }
