@@ -4,7 +4,6 @@
  * write what changed. A snapshot is written only when the points changed; crossing a threshold
  * under the active model publishes `score.threshold_crossed` once per crossing.
  */
-import { sql } from 'drizzle-orm';
 import type { Ctx } from '../../context.ts';
 import { publishMany } from '../../jobs/outbox.ts';
 import { notFound } from '../../kernel/errors.ts';
@@ -168,9 +167,9 @@ async function writeChunk(ctx: Ctx, model: ScoringModel, chunk: readonly Scored[
   return ctx.deps.database.db.transaction(async (tx) => {
     const t = execIn(tx);
     const ids = chunk.map((c) => c.accountId);
-    for (const g of [...new Set(ids.map(lockGroup))].sort((a, b) => a - b)) {
-      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`scoring_scores:${ctx.workspaceId}:${g}`}))`);
-    }
+    // One statement; unnest yields the groups in array order, so they are locked in ascending order.
+    const groups = [...new Set(ids.map(lockGroup))].sort((a, b) => a - b);
+    await t('SELECT pg_advisory_xact_lock(hashtext($1 || g)) FROM unnest($2::int[]) AS g', [`scoring_scores:${ctx.workspaceId}:`, groups]);
     const current = await repo.loadScoreStates(t, ctx.workspaceId, model.id, ids);
     const active = model.status === 'active';
     const prior = active ? await repo.priorLevels(t, ctx.workspaceId, ids.filter((id) => !current.has(id)), model.id) : new Map<string, Level>();
