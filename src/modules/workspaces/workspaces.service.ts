@@ -152,7 +152,11 @@ export interface Authenticated {
  * Revoking a key through `revokeApiKey` drops it here at once; a key revoked by ANOTHER process
  * (several API processes on one PostgreSQL) is still accepted here for at most AUTH_CACHE_MS
  * (TANDEM_AUTH_CACHE_MS, default 5000; 0 disables the cache). Unknown keys are never cached.
- * Freshness is measured on the process's monotonic clock, not the (possibly manual) wall clock.
+ * Freshness is measured on the process's monotonic clock, not the (possibly manual) wall clock,
+ * from when the lookup started. Concurrent lookups of one key share one read (single flight), and
+ * a key asked for after 60 % of AUTH_CACHE_MS is looked up again in the background while the
+ * cached answer still serves: at thousands of requests a second, an expiry would otherwise send
+ * every request of the next few milliseconds to the database, and make them all wait for it.
  */
 const AUTH_CACHE_MS = Number(process.env.TANDEM_AUTH_CACHE_MS ?? 5000);
 const AUTH_CACHE_MAX = 10_000;
@@ -160,18 +164,21 @@ interface AuthCache {
   entries: Map<string, { found: { key: ApiKey; workspace: Workspace }; at: number }>;
   /** Bumped by every revocation: a lookup that started before one is not cached. */
   generation: number;
+  /** Lookups in flight, by hash (emptied by a revocation: later requests do not join one that started before it). */
+  reads: Map<string, Promise<{ key: ApiKey; workspace: Workspace } | undefined>>;
 }
 const authCaches = new WeakMap<Deps['database'], AuthCache>();
 
 function authCacheOf(deps: Deps): AuthCache {
   let c = authCaches.get(deps.database);
-  if (!c) authCaches.set(deps.database, (c = { entries: new Map(), generation: 0 }));
+  if (!c) authCaches.set(deps.database, (c = { entries: new Map(), generation: 0, reads: new Map() }));
   return c;
 }
 
 function forgetAuthenticatedKey(deps: Deps, keyId: string): void {
   const c = authCacheOf(deps);
   c.generation++;
+  c.reads.clear();
   for (const [hash, e] of c.entries) if (e.found.key.id === keyId) c.entries.delete(hash);
 }
 
@@ -179,22 +186,47 @@ function forgetAuthenticatedKey(deps: Deps, keyId: string): void {
 export async function authenticate(deps: Deps, raw: string): Promise<Authenticated> {
   if (!/^(sk|wk)_[0-9A-Za-z]{8,}$/.test(raw)) throw new AppError({ code: 'api_key_invalid' });
   const hash = hashKey(raw);
-  const cache = AUTH_CACHE_MS > 0 ? authCacheOf(deps) : undefined;
-  const hit = cache?.entries.get(hash);
-  let found = hit && performance.now() - hit.at < AUTH_CACHE_MS ? hit.found : undefined;
-  if (!found) {
-    const generation = cache?.generation;
-    found = await repo.findKeyByHash(deps.database.db, hash);
-    if (!found) {
-      cache?.entries.delete(hash);
-      throw new AppError({ code: 'api_key_invalid' });
-    }
-    if (cache && !found.workspace.sandbox && cache.generation === generation) {
-      if (cache.entries.size >= AUTH_CACHE_MAX) cache.entries.clear();
-      cache.entries.set(hash, { found, at: performance.now() });
-    }
+  if (AUTH_CACHE_MS <= 0) {
+    const found = await repo.findKeyByHash(deps.database.db, hash);
+    if (!found) throw new AppError({ code: 'api_key_invalid' });
+    return { ...found, asOf: workspaceNow(found.workspace, deps.clock.now()) };
+  }
+  const cache = authCacheOf(deps);
+  const hit = cache.entries.get(hash);
+  const age = hit ? performance.now() - hit.at : Infinity;
+  let found = age < AUTH_CACHE_MS ? hit!.found : undefined;
+  if (found) {
+    if (age >= AUTH_CACHE_MS * 0.6 && !cache.reads.has(hash)) lookupKey(deps, cache, hash).catch(() => undefined);
+  } else {
+    // Only a key known to be a live workspace's joins a read in flight: a sandbox's lookup also
+    // reads its test clock, which must not predate the request.
+    found = await ((hit && cache.reads.get(hash)) || lookupKey(deps, cache, hash));
+    if (!found) throw new AppError({ code: 'api_key_invalid' });
   }
   return { ...found, asOf: workspaceNow(found.workspace, deps.clock.now()) };
+}
+
+/** Reads a key by hash into the cache (a live workspace's key, unless a revocation happened meanwhile); an unknown or revoked key leaves it. */
+function lookupKey(deps: Deps, cache: AuthCache, hash: string): Promise<{ key: ApiKey; workspace: Workspace } | undefined> {
+  const generation = cache.generation;
+  const at = performance.now();
+  const read = repo.findKeyByHash(deps.database.db, hash).then(
+    (found) => {
+      if (cache.reads.get(hash) === read) cache.reads.delete(hash);
+      if (!found) cache.entries.delete(hash);
+      else if (!found.workspace.sandbox && cache.generation === generation) {
+        if (cache.entries.size >= AUTH_CACHE_MAX) cache.entries.clear();
+        cache.entries.set(hash, { found, at });
+      }
+      return found;
+    },
+    (e: unknown) => {
+      if (cache.reads.get(hash) === read) cache.reads.delete(hash);
+      throw e;
+    },
+  );
+  cache.reads.set(hash, read);
+  return read;
 }
 
 export async function getWorkspace(deps: Deps, id: string): Promise<Workspace> {
