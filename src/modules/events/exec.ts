@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../context.ts';
 import type { Database } from '../../db/client.ts';
-import { rows } from '../../db/sql.ts';
+import { rawIn, rows } from '../../db/sql.ts';
 import type { Exec } from './events.ts';
 
 /** Raw SQL on the shared connection(s): for statements that stand alone (autocommit). */
@@ -11,9 +11,12 @@ export function execOn(database: Database): Exec {
 
 /**
  * The same raw, numbered-parameter SQL inside a drizzle transaction, so one query text serves
- * both paths. `$n` placeholders become bound parameters (arrays stay one parameter).
+ * both paths: sent on the transaction's own connection (db/sql.ts `rawIn`); through drizzle,
+ * where `$n` placeholders become bound parameters, only for a session client we do not know.
  */
 export function execIn(tx: Db): Exec {
+  const raw = rawIn(tx);
+  if (raw) return <T>(text: string, params: unknown[] = []) => raw<T>(text, params);
   return <T>(text: string, params: unknown[] = []) => rows<T>(tx, toSql(text, params));
 }
 
