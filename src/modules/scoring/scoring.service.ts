@@ -29,7 +29,7 @@ const WRITERS = 2;
 const LOCK_GROUPS = 16;
 
 /** An account's lock group: FNV-1a of its id, mod LOCK_GROUPS (stable across processes). */
-export function lockGroup(accountId: string): number {
+function lockGroup(accountId: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < accountId.length; i++) h = Math.imul(h ^ accountId.charCodeAt(i), 0x01000193);
   return (h >>> 0) % LOCK_GROUPS;
