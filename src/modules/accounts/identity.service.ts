@@ -10,7 +10,7 @@ import * as repo from './accounts.repo.ts';
 import { contactFromRow, type Contact, type LinkSource } from './accounts.ts';
 import { emailDomain, isFreeMailDomain, normalizeDomain } from './compute/domains.ts';
 import { hintsOf, resolveAccount, type Lookups, type StoredLink } from './compute/resolve.ts';
-import { activity, addAccountDomain, attachContactEvents, attributeLink, contactCreated, createAccounts, linkContact, lockIdentity, type TxCtx } from './identity.links.ts';
+import { activity, addAccountDomain, attachContactEvents, attributeLink, contactCreated, createAccounts, deferredWrites, flushDeferred, linkContact, lockIdentity, type TxCtx } from './identity.links.ts';
 
 const distinct = (xs: Array<string | null | undefined>) => [...new Set(xs.filter((x): x is string => !!x))];
 const str = (v: unknown, max = 1024): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim().slice(0, max) : null);
@@ -83,7 +83,7 @@ async function resolve(exec: Exec, ctx: Ctx, messages: readonly NormalizedMessag
 }
 
 async function apply(tx: Db, ctx: Ctx, all: readonly NormalizedMessage[]): Promise<void> {
-  const t: TxCtx = { tx, exec: execIn(tx), ctx };
+  const t: TxCtx = { tx, exec: execIn(tx), ctx, deferred: deferredWrites() };
   await lockIdentity(t);
   // Identity calls already stored (a retried batch) are not applied again. Checked under the lock:
   // a concurrent delivery of the same batch has committed by now.
@@ -107,6 +107,7 @@ async function apply(tx: Db, ctx: Ctx, all: readonly NormalizedMessage[]): Promi
     else if (m.type === 'group') await applyGroup(t, m, known.get(m.groupId!)!);
     else if (m.type === 'alias') await applyAlias(t, m);
   }
+  await flushDeferred(t);
 }
 
 export const identityResolver: IdentityPort = { resolve, apply };

@@ -9,6 +9,7 @@ export {
   listAuditLog,
   publicKey,
   recordAudit,
+  recordAudits,
   revokeApiKey,
   scheduleRecurring,
   type AuditInput,

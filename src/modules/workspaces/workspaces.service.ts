@@ -26,19 +26,27 @@ export interface AuditInput {
 
 /** One audit row per mutation, written in the mutation's own transaction. */
 export async function recordAudit(tx: Db, ctx: Ctx, entry: AuditInput): Promise<void> {
-  await tx.insert(auditLog).values({
-    id: newId('aud'),
-    workspaceId: ctx.workspaceId,
-    actorType: ctx.actor.type,
-    actorId: ctx.actor.id ?? null,
-    action: entry.action,
-    entityType: entry.entityType,
-    entityId: entry.entityId,
-    before: (entry.before ?? null) as never,
-    after: (entry.after ?? null) as never,
-    requestId: ctx.requestId ?? null,
-    createdAt: ctx.asOf,
-  });
+  await recordAudits(tx, ctx, [entry]);
+}
+
+/** Several audit rows in one statement (in this order), for commands that write many entities. */
+export async function recordAudits(tx: Db, ctx: Ctx, entries: readonly AuditInput[]): Promise<void> {
+  if (!entries.length) return;
+  await tx.insert(auditLog).values(
+    entries.map((entry) => ({
+      id: newId('aud'),
+      workspaceId: ctx.workspaceId,
+      actorType: ctx.actor.type,
+      actorId: ctx.actor.id ?? null,
+      action: entry.action,
+      entityType: entry.entityType,
+      entityId: entry.entityId,
+      before: (entry.before ?? null) as never,
+      after: (entry.after ?? null) as never,
+      requestId: ctx.requestId ?? null,
+      createdAt: ctx.asOf,
+    })),
+  );
 }
 
 export interface CreatedWorkspace {
