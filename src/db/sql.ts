@@ -44,6 +44,25 @@ export function rawIn(tx: Db): (<T>(text: string, params: unknown[]) => Promise<
   return async <T>(text: string, params: unknown[]) => (await client.query(text, params, PGLITE_OPTIONS)).rows as T[];
 }
 
+/**
+ * Raw SQL with numbered placeholders as a drizzle `SQL`: `$n` becomes bound parameter n (an array
+ * stays one parameter), so one query text serves both raw drivers and drizzle.
+ */
+export function numberedSql(text: string, params: readonly unknown[]): SQL {
+  const parts = text.split(/\$(\d+)/);
+  const chunks: SQL[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    if (i % 2 === 0) {
+      if (parts[i]) chunks.push(sql.raw(parts[i]));
+    } else {
+      const n = Number(parts[i]);
+      if (n < 1 || n > params.length) throw new Error(`SQL parameter $${n} has no value`);
+      chunks.push(sql`${sql.param(params[n - 1])}`);
+    }
+  }
+  return sql.join(chunks);
+}
+
 /** Drivers hand timestamps back as Date or as text depending on the path; normalise. */
 export function toDate(v: unknown): Date {
   if (v instanceof Date) return v;

@@ -1,7 +1,6 @@
-import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../context.ts';
 import type { Database } from '../../db/client.ts';
-import { rawIn, rows } from '../../db/sql.ts';
+import { numberedSql, rawIn, rows } from '../../db/sql.ts';
 import type { Exec } from './events.ts';
 
 /** Raw SQL on the shared connection(s): for statements that stand alone (autocommit). */
@@ -17,20 +16,5 @@ export function execOn(database: Database): Exec {
 export function execIn(tx: Db): Exec {
   const raw = rawIn(tx);
   if (raw) return <T>(text: string, params: unknown[] = []) => raw<T>(text, params);
-  return <T>(text: string, params: unknown[] = []) => rows<T>(tx, toSql(text, params));
-}
-
-function toSql(text: string, params: unknown[]): SQL {
-  const parts = text.split(/\$(\d+)/);
-  const chunks: SQL[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    if (i % 2 === 0) {
-      if (parts[i]) chunks.push(sql.raw(parts[i]));
-    } else {
-      const n = Number(parts[i]);
-      if (n < 1 || n > params.length) throw new Error(`SQL parameter $${n} has no value`);
-      chunks.push(sql`${sql.param(params[n - 1])}`);
-    }
-  }
-  return sql.join(chunks);
+  return <T>(text: string, params: unknown[] = []) => rows<T>(tx, numberedSql(text, params));
 }

@@ -1,6 +1,8 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Db } from '../../context.ts';
-import { rows } from '../../db/sql.ts';
+import { numberedSql, rows } from '../../db/sql.ts';
+
+const run = (db: Db, text: string, params: unknown[]) => rows(db, numberedSql(text, params));
 
 /**
  * Usage rollups (tables usage_rollups, usage_rollup_values): per (metric, account, UTC hour),
@@ -171,11 +173,4 @@ export async function rebuildUsageRollups(db: Db, workspaceId: string): Promise<
     await run(tx, 'DELETE FROM usage_rollup_values WHERE workspace_id = $1', [workspaceId]);
     await run(tx, `WITH source AS (${storedEvents('$1')}), ${rollupCtes('source', '$1')} SELECT 1`, [workspaceId]);
   });
-}
-
-/** Numbered-placeholder SQL text through drizzle (`$n` → bound parameter n). */
-function run(db: Db, text: string, params: unknown[]): Promise<unknown[]> {
-  const parts = text.split(/\$(\d+)/);
-  const chunks: SQL[] = parts.map((p, i) => (i % 2 === 0 ? sql.raw(p) : sql`${sql.param(params[Number(p) - 1])}`));
-  return rows(db, sql.join(chunks));
 }
