@@ -6,6 +6,7 @@ import { LIVE_STATUSES, type Subscription } from '../billing/index.ts';
 import { findFeatureByKey, findMetrics, getEntitlements, getPlan, type BillableMetric, type Entitlement, type Feature } from '../catalog/index.ts';
 import { usageForPeriods } from '../metering/index.ts';
 import { limitWindow, type EntitlementCheck } from './entitlements.ts';
+import { TickBatcher, type Waiter } from './tick-batch.ts';
 
 /**
  * Entitlement checks, answered from an in-process cache that stays correct as events arrive.
@@ -249,73 +250,51 @@ function startSlot<T>(
  * billing's tables, kept here because it is the hot path of every cache refresh: hundreds of
  * accounts a second become a few statements instead of two round trips each.
  */
-interface StateBatch {
-  db: Db;
-  workspaceId: string;
-  items: Array<{ ref: string; resolve: (v: AccountState) => void; reject: (e: unknown) => void }>;
-}
-let stateBatches: StateBatch[] = [];
-let stateFlushScheduled = false;
-
-function flushStates(): void {
-  stateFlushScheduled = false;
-  const due = stateBatches;
-  stateBatches = [];
-  for (const b of due) {
-    const refs = [...new Set(b.items.map((i) => i.ref))];
-    rows<Record<string, unknown>>(
-      b.db,
-      sql`SELECT q.ref, coalesce(a.merged_into, a.id) AS account_id, s.id AS sub_id, s.status, s.plan_id, s.plan_version_id, s.interval, s.anchor_day,
-                 s.current_period_start, s.current_period_end, s.created_at
-          FROM unnest(${sql.param(refs)}::text[]) AS q(ref)
-          JOIN accounts a ON a.workspace_id = ${b.workspaceId} AND a.id = q.ref
-          LEFT JOIN LATERAL (
-            SELECT * FROM subscriptions s
-            WHERE s.workspace_id = ${b.workspaceId} AND s.status = ANY(${sql.param([...LIVE_STATUSES])}::text[])
-              AND (s.account_id = coalesce(a.merged_into, a.id)
-                   OR s.account_id IN (SELECT m.id FROM accounts m WHERE m.workspace_id = ${b.workspaceId} AND m.merged_into = coalesce(a.merged_into, a.id)))
-            ORDER BY s.id DESC LIMIT 1) s ON true`,
-    ).then(
-      (found) => {
-        const byRef = new Map(found.map((r) => [r.ref as string, r]));
-        for (const it of b.items) {
-          const r = byRef.get(it.ref);
-          if (!r) {
-            it.reject(notFound('account', it.ref, 'account'));
-            continue;
-          }
-          const sub: LiveSub | null = r.sub_id
-            ? {
-                id: r.sub_id as string,
-                status: r.status as Subscription['status'],
-                planId: r.plan_id as string,
-                planVersionId: r.plan_version_id as string,
-                interval: r.interval as Subscription['interval'],
-                anchorDay: Number(r.anchor_day),
-                currentPeriodStart: toDate(r.current_period_start),
-                currentPeriodEnd: toDate(r.current_period_end),
-                createdAt: toDate(r.created_at),
-              }
-            : null;
-          it.resolve({ accountId: r.account_id as string, sub });
+const states = new TickBatcher<string, AccountState>((db, workspaceId, waiters) => {
+  const refs = [...new Set(waiters.map((w) => w.input))];
+  rows<Record<string, unknown>>(
+    db,
+    sql`SELECT q.ref, coalesce(a.merged_into, a.id) AS account_id, s.id AS sub_id, s.status, s.plan_id, s.plan_version_id, s.interval, s.anchor_day,
+               s.current_period_start, s.current_period_end, s.created_at
+        FROM unnest(${sql.param(refs)}::text[]) AS q(ref)
+        JOIN accounts a ON a.workspace_id = ${workspaceId} AND a.id = q.ref
+        LEFT JOIN LATERAL (
+          SELECT * FROM subscriptions s
+          WHERE s.workspace_id = ${workspaceId} AND s.status = ANY(${sql.param([...LIVE_STATUSES])}::text[])
+            AND (s.account_id = coalesce(a.merged_into, a.id)
+                 OR s.account_id IN (SELECT m.id FROM accounts m WHERE m.workspace_id = ${workspaceId} AND m.merged_into = coalesce(a.merged_into, a.id)))
+          ORDER BY s.id DESC LIMIT 1) s ON true`,
+  ).then(
+    (found) => {
+      const byRef = new Map(found.map((r) => [r.ref as string, r]));
+      for (const it of waiters) {
+        const r = byRef.get(it.input);
+        if (!r) {
+          it.reject(notFound('account', it.input, 'account'));
+          continue;
         }
-      },
-      (e: unknown) => b.items.forEach((it) => it.reject(e)),
-    );
-  }
-}
+        const sub: LiveSub | null = r.sub_id
+          ? {
+              id: r.sub_id as string,
+              status: r.status as Subscription['status'],
+              planId: r.plan_id as string,
+              planVersionId: r.plan_version_id as string,
+              interval: r.interval as Subscription['interval'],
+              anchorDay: Number(r.anchor_day),
+              currentPeriodStart: toDate(r.current_period_start),
+              currentPeriodEnd: toDate(r.current_period_end),
+              createdAt: toDate(r.created_at),
+            }
+          : null;
+        it.resolve({ accountId: r.account_id as string, sub });
+      }
+    },
+    (e: unknown) => waiters.forEach((it) => it.reject(e)),
+  );
+});
 
 function loadState(ctx: Ctx, accountRef: string): Promise<AccountState> {
-  return new Promise((resolve, reject) => {
-    const db = ctx.deps.database.db;
-    let b = stateBatches.find((x) => x.db === db && x.workspaceId === ctx.workspaceId);
-    if (!b) stateBatches.push((b = { db, workspaceId: ctx.workspaceId, items: [] }));
-    b.items.push({ ref: accountRef, resolve, reject });
-    if (!stateFlushScheduled) {
-      stateFlushScheduled = true;
-      setImmediate(flushStates);
-    }
-  });
+  return states.load(ctx.deps.database.db, ctx.workspaceId, accountRef);
 }
 
 async function loadCatalog(ctx: Ctx, sub: LiveSub): Promise<PlanCatalog> {
@@ -355,46 +334,25 @@ async function loadFeature(ctx: Ctx, key: string): Promise<Feature> {
 
 // ---- usage -------------------------------------------------------------------------------
 
-/** Usage loads due in the same turn of the event loop, per database and workspace, go out together. */
-interface UsageBatch {
-  db: Db;
-  workspaceId: string;
-  items: Array<{ spec: UsageSpec; resolve: (v: string) => void; reject: (e: unknown) => void }>;
-}
-let batches: UsageBatch[] = [];
-let flushScheduled = false;
-
-function flushUsage(): void {
-  flushScheduled = false;
-  const due = batches;
-  batches = [];
-  for (const b of due) {
-    const byMetric = new Map<string, UsageBatch['items']>();
-    for (const it of b.items) {
-      const list = byMetric.get(it.spec.metered.sig);
-      if (list) list.push(it);
-      else byMetric.set(it.spec.metered.sig, [it]);
-    }
-    for (const items of byMetric.values()) {
-      const periods = items.map((it, i) => ({ key: String(i), accountId: it.spec.accountId, start: it.spec.start, end: it.spec.end }));
-      usageForPeriods(b.db, { workspaceId: b.workspaceId, metric: items[0].spec.metered.metric, periods }).then(
-        (values) => items.forEach((it, i) => it.resolve(values.get(String(i)) ?? '0')),
-        (e: unknown) => items.forEach((it) => it.reject(e)),
-      );
-    }
+/** Usage loads due in the same turn of the event loop go out together: one statement per metric. */
+const usages = new TickBatcher<UsageSpec, string>((db, workspaceId, waiters) => {
+  const byMetric = new Map<string, Waiter<UsageSpec, string>[]>();
+  for (const it of waiters) {
+    const list = byMetric.get(it.input.metered.sig);
+    if (list) list.push(it);
+    else byMetric.set(it.input.metered.sig, [it]);
   }
-}
+  for (const items of byMetric.values()) {
+    const periods = items.map((it, i) => ({ key: String(i), accountId: it.input.accountId, start: it.input.start, end: it.input.end }));
+    usageForPeriods(db, { workspaceId, metric: items[0].input.metered.metric, periods }).then(
+      (values) => items.forEach((it, i) => it.resolve(values.get(String(i)) ?? '0')),
+      (e: unknown) => items.forEach((it) => it.reject(e)),
+    );
+  }
+});
 
 function loadUsage(db: Db, workspaceId: string, spec: UsageSpec): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let b = batches.find((x) => x.db === db && x.workspaceId === workspaceId);
-    if (!b) batches.push((b = { db, workspaceId, items: [] }));
-    b.items.push({ spec, resolve, reject });
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flushUsage);
-    }
-  });
+  return usages.load(db, workspaceId, spec);
 }
 
 let readSeq = 0;
