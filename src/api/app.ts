@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import http from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import swagger from '@fastify/swagger';
 import scalar from '@scalar/fastify-api-reference';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -8,6 +9,7 @@ import { newId } from '../kernel/ids.ts';
 import { authHook } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
+import { checkFastPath } from './routes/entitlements.ts';
 import { routeFiles } from './routes/index.ts';
 
 declare module 'fastify' {
@@ -35,9 +37,31 @@ function requestIds(): () => string {
 
 /** The HTTP API: parse (zod) → authenticate → idempotency → call the service → map the result. */
 export async function buildApp(deps: Deps, runner: JobRunner, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const nextRequestId = requestIds();
+  let closing = false;
+  const fastCheck = checkFastPath(deps, nextRequestId, () => closing);
+  /*
+   * The HTTP server is node's, set up as fastify sets up its own (timeouts), with the entitlement
+   * check's hot path in front of fastify's routing: a plain successful check is answered there
+   * (see checkFastPath); every other request, and any check it does not answer, goes to fastify.
+   * In-process tests (app.inject) go to fastify directly; tests/http/entitlements-fast-path.test.ts
+   * compares both paths over a real socket.
+   */
+  const serverFactory: FastifyServerFactory = (handler, options) => {
+    const o = options as { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number | null };
+    const server = http.createServer((req, res) => {
+      if (!fastCheck(req, res, handler)) handler(req, res);
+    });
+    server.keepAliveTimeout = o.keepAliveTimeout ?? 72_000;
+    server.requestTimeout = o.requestTimeout ?? 0;
+    server.setTimeout(o.connectionTimeout ?? 0);
+    if (o.maxRequestsPerSocket) server.maxRequestsPerSocket = o.maxRequestsPerSocket;
+    return server;
+  };
   const app = Fastify({
     logger: opts.logLevel && opts.logLevel !== 'silent' ? { level: opts.logLevel } : false,
-    genReqId: requestIds(),
+    serverFactory,
+    genReqId: nextRequestId,
     bodyLimit: 1024 * 1024,
     trustProxy: true,
     routerOptions: { ignoreTrailingSlash: true },
@@ -52,6 +76,11 @@ export async function buildApp(deps: Deps, runner: JobRunner, opts: AppOptions =
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
+  // Fastify answers requests that arrive while it closes with 503; so does the fast path: it steps aside.
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.setNotFoundHandler((request, reply) => sendError(reply, request, 'route_not_found', `No such endpoint: ${request.method} ${request.url.split('?')[0]}.`));
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('request-id', request.id);

@@ -33,22 +33,33 @@ function extractKey(header: string | undefined, mode: AuthMode): string | undefi
   return undefined;
 }
 
+/**
+ * Who may make this request: the key from the Authorization header, its workspace, and a check
+ * that a secret key has the scope the request needs (`read` for GET and HEAD, `write` otherwise,
+ * unless the route names one). Throws the catalogue's AppError (api_key_missing, api_key_invalid,
+ * write_key_not_allowed, api_key_scope). Shared by the hook below and the entitlement-check fast
+ * path (routes/entitlements-fast.ts), so both answer the same keys the same way.
+ */
+export async function authorize(deps: Deps, req: { authorization: string | undefined; method: string; mode: AuthMode; scope?: Scope }): Promise<Authenticated> {
+  const raw = extractKey(req.authorization, req.mode);
+  if (!raw) throw new AppError({ code: 'api_key_missing' });
+  const auth = await authenticate(deps, raw);
+  if (auth.key.kind === 'write' && req.mode !== 'ingest') throw new AppError({ code: 'write_key_not_allowed' });
+  if (auth.key.kind === 'secret') {
+    const needed: Scope = req.scope ?? (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write');
+    if (!scopeAllows(auth.key.scopes, needed)) {
+      throw new AppError({ code: 'api_key_scope', message: `This request needs the '${needed}' scope; the key has ${auth.key.scopes.map((s) => `'${s}'`).join(', ') || 'none'}.` });
+    }
+  }
+  return auth;
+}
+
 export function authHook(deps: Deps) {
   return async function onRequest(request: FastifyRequest, _reply: FastifyReply) {
     const config = request.routeOptions.config;
     const mode: AuthMode = config?.auth ?? (request.url.startsWith('/v1/') ? 'secret' : 'none');
     if (mode === 'none') return;
-    const raw = extractKey(request.headers.authorization, mode);
-    if (!raw) throw new AppError({ code: 'api_key_missing' });
-    const auth = await authenticate(deps, raw);
-    if (auth.key.kind === 'write' && mode !== 'ingest') throw new AppError({ code: 'write_key_not_allowed' });
-    if (auth.key.kind === 'secret') {
-      const needed: Scope = config?.scope ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write');
-      if (!scopeAllows(auth.key.scopes, needed)) {
-        throw new AppError({ code: 'api_key_scope', message: `This request needs the '${needed}' scope; the key has ${auth.key.scopes.map((s) => `'${s}'`).join(', ') || 'none'}.` });
-      }
-    }
-    request.auth = auth;
+    request.auth = await authorize(deps, { authorization: request.headers.authorization, method: request.method, mode, scope: config?.scope });
   };
 }
 
@@ -56,5 +67,9 @@ export function authHook(deps: Deps) {
 export function ctxOf(deps: Deps, request: FastifyRequest): Ctx {
   const auth = request.auth;
   if (!auth) throw new Error('ctxOf() on an unauthenticated route');
-  return { deps, workspaceId: auth.workspace.id, asOf: auth.asOf, actor: { type: 'api_key', id: auth.key.id }, requestId: request.id };
+  return ctxFor(deps, auth, request.id);
+}
+
+export function ctxFor(deps: Deps, auth: Authenticated, requestId: string): Ctx {
+  return { deps, workspaceId: auth.workspace.id, asOf: auth.asOf, actor: { type: 'api_key', id: auth.key.id }, requestId };
 }

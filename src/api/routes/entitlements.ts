@@ -1,9 +1,10 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../context.ts';
-import { accountUsage, checkEntitlement, clearEntitlementCache, invalidateWorkspace } from '../../modules/entitlements/index.ts';
-import { ctxOf } from '../auth.ts';
+import { accountUsage, checkEntitlement, checkEntitlementNow, clearEntitlementCache, invalidateWorkspace, type EntitlementCheck } from '../../modules/entitlements/index.ts';
+import { authorize, ctxFor, ctxOf } from '../auth.ts';
 import { errorResponses, IdParam } from '../schemas.ts';
 
 const Check = z
@@ -23,6 +24,9 @@ const Check = z
     reason: z.string().nullable(),
   })
   .meta({ id: 'EntitlementCheck' });
+
+/** The check's JSON object, the same on both paths (this route and `checkFastPath`). */
+const checkJson = (check: EntitlementCheck) => ({ object: 'entitlement_check' as const, ...check });
 
 export function entitlementRoutes(app: FastifyInstance, deps: Deps) {
   /*
@@ -54,7 +58,7 @@ export function entitlementRoutes(app: FastifyInstance, deps: Deps) {
       // on the way out. The schema above still documents it (OpenAPI).
       serializerCompiler: () => (data) => JSON.stringify(data),
     },
-    async (request) => ({ object: 'entitlement_check' as const, ...(await checkEntitlement(ctxOf(deps, request), request.query.account, request.query.feature)) }),
+    async (request) => checkJson(await checkEntitlement(ctxOf(deps, request), request.query.account, request.query.feature)),
   );
   r.get(
     '/v1/accounts/:id/usage',
@@ -74,4 +78,71 @@ export function entitlementRoutes(app: FastifyInstance, deps: Deps) {
       return { object: 'account_usage' as const, account: u.account, subscription: u.subscription, plan: u.plan, data: u.items.map((i) => ({ object: 'entitlement_check' as const, ...i })) };
     },
   );
+}
+
+const CHECK_PREFIX = '/v1/entitlements/check?';
+const PLAIN = /^[A-Za-z0-9_.~-]+$/;
+
+/**
+ * `account` and `feature` when the query string is exactly these two parameters, once each, in
+ * either order, made of characters that need no decoding (ids like acct_… and keys like
+ * api_calls), so that any query parser reads the same values; else undefined.
+ * "account=acct_1&feature=sso" → { account: 'acct_1', feature: 'sso' }; "account=a%20b&feature=x" → undefined.
+ */
+function plainCheckQuery(url: string): { account: string; feature: string } | undefined {
+  const amp = url.indexOf('&', CHECK_PREFIX.length);
+  if (amp < 0 || url.indexOf('&', amp + 1) >= 0) return undefined;
+  let account: string | undefined;
+  let feature: string | undefined;
+  for (const part of [url.slice(CHECK_PREFIX.length, amp), url.slice(amp + 1)]) {
+    const eq = part.indexOf('=');
+    const value = part.slice(eq + 1);
+    if (eq < 0 || !PLAIN.test(value)) return undefined;
+    const name = part.slice(0, eq);
+    if (name === 'account' && account === undefined) account = value;
+    else if (name === 'feature' && feature === undefined) feature = value;
+    else return undefined;
+  }
+  return account !== undefined && feature !== undefined ? { account, feature } : undefined;
+}
+
+/**
+ * The check route's hot path, in front of fastify (app.ts installs it in the HTTP server, before
+ * fastify's routing): thousands of checks a second, where fastify's routing, hooks, request and
+ * reply objects and per-request logger cost about as much as the check itself. It answers only the
+ * plain successful case — `GET /v1/entitlements/check?account=…&feature=…` with nothing to decode,
+ * no body, a Bearer key that may read, an account and feature that exist — through the same
+ * functions as the route above: `authorize` (auth.ts, the auth hook's), `checkEntitlement` (with
+ * `checkEntitlementNow` first: a fully cached answer is written in the turn that parsed the
+ * request), `checkJson`, and the app's request ids. Anything else — another shape of query, a
+ * HEAD, a missing or refused key, an unknown account, a failure — is handed to fastify untouched
+ * (nothing has been written), which answers it as it answers every request: the error envelope
+ * with its request id, or the same 200. Returns false when the request is not its to answer.
+ */
+export function checkFastPath(deps: Deps, nextRequestId: () => string, isClosing: () => boolean) {
+  const send = (res: ServerResponse, id: string, check: EntitlementCheck) => {
+    const body = JSON.stringify(checkJson(check));
+    res.writeHead(200, ['request-id', id, 'content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body))]);
+    res.end(body);
+  };
+  return (req: IncomingMessage, res: ServerResponse, fallback: (req: IncomingMessage, res: ServerResponse) => void): boolean => {
+    const url = req.url;
+    if (req.method !== 'GET' || !url?.startsWith(CHECK_PREFIX)) return false;
+    const authorization = req.headers.authorization;
+    if (!authorization || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined || isClosing()) return false;
+    const q = plainCheckQuery(url);
+    if (!q) return false;
+    authorize(deps, { authorization, method: 'GET', mode: 'secret' })
+      .then((auth) => {
+        const id = nextRequestId();
+        const ctx = ctxFor(deps, auth, id);
+        const now = checkEntitlementNow(ctx, q.account, q.feature);
+        if (now) return send(res, id, now);
+        return checkEntitlement(ctx, q.account, q.feature).then((check) => send(res, id, check));
+      })
+      .catch(() => {
+        if (!res.headersSent && !res.writableEnded) fallback(req, res);
+      });
+    return true;
+  };
 }

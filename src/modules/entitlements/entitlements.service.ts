@@ -78,6 +78,8 @@ type LiveSub = Pick<Subscription, 'id' | 'status' | 'planId' | 'planVersionId' |
 interface AccountState {
   accountId: string;
   sub: LiveSub | null;
+  /** "plan id|plan version id" of the subscription: the key of its catalog. */
+  catalogKey: string | null;
 }
 
 /** One cached value: when it was read, for which workspace instant, until when it may serve; and the read in flight. */
@@ -99,6 +101,8 @@ interface Slot<T> {
  */
 interface UsageEntry {
   spec: UsageSpec;
+  /** The window as the answer shows it (ISO strings), made once. */
+  period: { start: string; end: string };
   value?: string;
   /** Wall-clock ms when the read of `value` started. */
   wallAt: number;
@@ -175,39 +179,52 @@ function servable(slot: Slot<unknown>, wall: number, asOf: number): boolean {
 }
 
 /**
- * The cached value of `key` in `map` if it may be served (refreshed in the background when old),
- * else the read in flight, else a new read. A read stores its result only into the slot it started
- * from: an invalidation replaces the maps, so a read that began before it is never served after.
- * Failed reads are not remembered (an unknown account may be created the next moment).
+ * The cached value of `key` in `map` if it may be served now (starting a refresh-ahead when it is
+ * old), else undefined. Synchronous: a check whose parts are all cached is answered in the same
+ * turn of the event loop, without a promise per part.
  */
-function cached<T>(
-  ctx: Ctx,
-  map: Map<string, Slot<T>>,
-  key: string,
-  load: (key: string) => Promise<T>,
-  opts: { fresh: boolean; until?: (v: T, asOf: number) => number; refreshAlong?: boolean },
-): Promise<T> {
-  let slot = map.get(key);
-  if (!slot) {
-    if (map.size >= MAX_ENTRIES_PER_WORKSPACE) map.clear();
-    map.set(key, (slot = { wallAt: 0, asOf: 0, until: 0 }));
-  }
+function peek<T>(ctx: Ctx, map: Map<string, Slot<T>>, key: string, opts: CacheOpts<T>): T | undefined {
+  const s = map.get(key);
+  if (!s || opts.fresh) return undefined;
   const wall = ctx.deps.clock.now().getTime();
   const asOf = ctx.asOf.getTime();
-  const s = slot;
-  if (!opts.fresh && servable(s, wall, asOf)) {
-    if (!s.pending && wall - s.wallAt >= REFRESH_AFTER_MS) {
-      startSlot(ctx, map, key, s, load, opts.until, wall, asOf);
-      if (opts.refreshAlong) {
-        for (const [k, o] of map) {
-          if (o !== s && !o.pending && wall - o.wallAt >= REFRESH_ALONG_MS && servable(o, wall, asOf)) startSlot(ctx, map, k, o, load, opts.until, wall, asOf);
-        }
+  if (!servable(s, wall, asOf)) return undefined;
+  if (!s.pending && wall - s.wallAt >= REFRESH_AFTER_MS) {
+    startSlot(ctx, map, key, s, opts, wall, asOf);
+    if (opts.refreshAlong) {
+      for (const [k, o] of map) {
+        if (o !== s && !o.pending && wall - o.wallAt >= REFRESH_ALONG_MS && servable(o, wall, asOf)) startSlot(ctx, map, k, o, opts, wall, asOf);
       }
     }
-    return Promise.resolve(s.value as T);
+  }
+  return s.value;
+}
+
+/** How one kind of entry is cached; one constant object per kind (no closure per check). */
+interface CacheOpts<T> {
+  /** Reads the value of `key` (the workspace is ctx's). */
+  load: (ctx: Ctx, key: string) => Promise<T>;
+  fresh: boolean;
+  until?: (v: T, asOf: number) => number;
+  refreshAlong?: boolean;
+}
+
+/**
+ * The cached value of `key` in `map` if it may be served (see `peek`), else the read in flight,
+ * else a new read. A read stores its result only into the slot it started from: an invalidation
+ * replaces the maps, so a read that began before it is never served after. Failed reads are not
+ * remembered (an unknown account may be created the next moment).
+ */
+function cached<T>(ctx: Ctx, map: Map<string, Slot<T>>, key: string, opts: CacheOpts<T>): Promise<T> {
+  const now = peek(ctx, map, key, opts);
+  if (now !== undefined) return Promise.resolve(now);
+  let s = map.get(key);
+  if (!s) {
+    if (map.size >= MAX_ENTRIES_PER_WORKSPACE) map.clear();
+    map.set(key, (s = { wallAt: 0, asOf: 0, until: 0 }));
   }
   // A read in flight started after the last invalidation (which replaced the maps): as good as a new one.
-  return s.pending ?? startSlot(ctx, map, key, s, load, opts.until, wall, asOf, true);
+  return s.pending ?? startSlot(ctx, map, key, s, opts, ctx.deps.clock.now().getTime(), ctx.asOf.getTime(), true);
 }
 
 /** Reads `key` into slot `s` (started at `wall`, for workspace instant `asOf`); `wait`: the caller awaits it, else failures are logged. */
@@ -216,13 +233,13 @@ function startSlot<T>(
   map: Map<string, Slot<T>>,
   key: string,
   s: Slot<T>,
-  load: (key: string) => Promise<T>,
-  until: ((v: T, asOf: number) => number) | undefined,
+  opts: CacheOpts<T>,
   wall: number,
   asOf: number,
   wait = false,
 ): Promise<T> {
-  const p = load(key).then(
+  const until = opts.until;
+  const p = opts.load(ctx, key).then(
     (value) => {
       if (s.pending === p) s.pending = undefined;
       Object.assign(s, { value, wallAt: wall, asOf, until: until ? until(value, asOf) : Infinity });
@@ -286,7 +303,7 @@ const states = new TickBatcher<string, AccountState>((db, workspaceId, waiters) 
               createdAt: toDate(r.created_at),
             }
           : null;
-        it.resolve({ accountId: r.account_id as string, sub });
+        it.resolve({ accountId: r.account_id as string, sub, catalogKey: sub ? `${sub.planId}|${sub.planVersionId}` : null });
       }
     },
     (e: unknown) => waiters.forEach((it) => it.reject(e)),
@@ -297,9 +314,11 @@ function loadState(ctx: Ctx, accountRef: string): Promise<AccountState> {
   return states.load(ctx.deps.database.db, ctx.workspaceId, accountRef);
 }
 
-async function loadCatalog(ctx: Ctx, sub: LiveSub): Promise<PlanCatalog> {
+/** The catalog of a plan version, by catalog key ("plan id|plan version id"). */
+async function loadCatalog(ctx: Ctx, key: string): Promise<PlanCatalog> {
   const db = ctx.deps.database.db;
-  const [plan, ents] = await Promise.all([getPlan(db, ctx.workspaceId, sub.planId), getEntitlements(db, ctx.workspaceId, sub.planVersionId)]);
+  const [planId, planVersionId] = key.split('|');
+  const [plan, ents] = await Promise.all([getPlan(db, ctx.workspaceId, planId), getEntitlements(db, ctx.workspaceId, planVersionId)]);
   const metricIds = [...new Set(ents.map((e) => e.billableMetricId).filter((m): m is string => Boolean(m)))];
   const metrics = new Map<string, Metered>();
   for (const m of metricIds.length ? await findMetrics(db, ctx.workspaceId, metricIds) : []) {
@@ -314,16 +333,36 @@ const periodBound = (st: AccountState, asOf: number) => {
   return end !== undefined && end > asOf ? end : Infinity;
 };
 
+const stateOpts: CacheOpts<AccountState> = { load: loadState, fresh: false, until: periodBound, refreshAlong: true };
+const stateFreshOpts: CacheOpts<AccountState> = { ...stateOpts, fresh: true };
+
 function stateOf(ctx: Ctx, accountRef: string, readFresh: boolean): Promise<AccountState> {
-  return cached(ctx, wsCache(ctx.workspaceId).states, accountRef, (ref) => loadState(ctx, ref), { fresh: readFresh, until: periodBound, refreshAlong: true });
+  return cached(ctx, wsCache(ctx.workspaceId).states, accountRef, readFresh ? stateFreshOpts : stateOpts);
 }
 
-function catalogOf(ctx: Ctx, sub: LiveSub, readFresh: boolean): Promise<PlanCatalog> {
-  return cached(ctx, wsCache(ctx.workspaceId).catalogs, `${sub.planId}|${sub.planVersionId}`, () => loadCatalog(ctx, sub), { fresh: readFresh });
+function stateNow(ctx: Ctx, accountRef: string): AccountState | undefined {
+  return peek(ctx, wsCache(ctx.workspaceId).states, accountRef, stateOpts);
 }
+
+const catalogOpts: CacheOpts<PlanCatalog> = { load: loadCatalog, fresh: false };
+const catalogFreshOpts: CacheOpts<PlanCatalog> = { ...catalogOpts, fresh: true };
+
+function catalogOf(ctx: Ctx, key: string, readFresh: boolean): Promise<PlanCatalog> {
+  return cached(ctx, wsCache(ctx.workspaceId).catalogs, key, readFresh ? catalogFreshOpts : catalogOpts);
+}
+
+function catalogNow(ctx: Ctx, key: string, readFresh: boolean): PlanCatalog | undefined {
+  return readFresh ? undefined : peek(ctx, wsCache(ctx.workspaceId).catalogs, key, catalogOpts);
+}
+
+const featureOpts: CacheOpts<Feature> = { load: loadFeature, fresh: false };
 
 function featureOf(ctx: Ctx, key: string): Promise<Feature> {
-  return cached(ctx, wsCache(ctx.workspaceId).features, key, (k) => loadFeature(ctx, k), { fresh: false });
+  return cached(ctx, wsCache(ctx.workspaceId).features, key, featureOpts);
+}
+
+function featureNow(ctx: Ctx, key: string): Feature | undefined {
+  return peek(ctx, wsCache(ctx.workspaceId).features, key, featureOpts);
 }
 
 async function loadFeature(ctx: Ctx, key: string): Promise<Feature> {
@@ -381,60 +420,124 @@ function startUsage(db: Db, workspaceId: string, e: UsageEntry, wallAt: number):
   return p;
 }
 
-function usageOf(ctx: Ctx, spec: UsageSpec): Promise<string> {
+/** The usage entry of (metric, account, window), created empty when new. */
+function usageEntry(ctx: Ctx, metered: Metered, accountId: string, window: { start: Date; end: Date }): UsageEntry {
   const c = wsCache(ctx.workspaceId);
-  let u = c.usage.get(spec.accountId);
+  let u = c.usage.get(accountId);
   if (!u) {
     if (c.usage.size >= MAX_ENTRIES_PER_WORKSPACE) c.usage.clear();
-    c.usage.set(spec.accountId, (u = new Map()));
+    c.usage.set(accountId, (u = new Map()));
   }
-  const key = `${spec.metered.sig}|${spec.start.getTime()}|${spec.end.getTime()}`;
+  const key = `${metered.sig}|${window.start.getTime()}|${window.end.getTime()}`;
   let e = u.get(key);
-  if (!e) u.set(key, (e = { spec, wallAt: 0, seq: 0 }));
+  if (!e) u.set(key, (e = { spec: { metered, accountId, start: window.start, end: window.end }, period: periodOf(window), wallAt: 0, seq: 0 }));
+  return e;
+}
+
+/** The cached usage of `e` if it may be served now (starting a refresh-ahead when it is old), else undefined. */
+function usageNow(ctx: Ctx, e: UsageEntry): string | undefined {
   const wall = ctx.deps.clock.now().getTime();
-  const db = ctx.deps.database.db;
-  if (e.value !== undefined && fresh(wall, e.wallAt)) {
-    if (!e.pending && wall - e.wallAt >= REFRESH_AFTER_MS) {
-      startUsage(db, ctx.workspaceId, e, wall);
-      // Along with it, every other usage entry of the workspace in use and past REFRESH_ALONG_MS (same statement per metric).
-      for (const entries of c.usage.values()) {
-        for (const o of entries.values()) {
-          if (o !== e && !o.pending && o.value !== undefined && wall - o.wallAt >= REFRESH_ALONG_MS && fresh(wall, o.wallAt)) startUsage(db, ctx.workspaceId, o, wall);
-        }
+  if (e.value === undefined || !fresh(wall, e.wallAt)) return undefined;
+  if (!e.pending && wall - e.wallAt >= REFRESH_AFTER_MS) {
+    const db = ctx.deps.database.db;
+    startUsage(db, ctx.workspaceId, e, wall);
+    // Along with it, every other usage entry of the workspace in use and past REFRESH_ALONG_MS (same statement per metric).
+    for (const entries of wsCache(ctx.workspaceId).usage.values()) {
+      for (const o of entries.values()) {
+        if (o !== e && !o.pending && o.value !== undefined && wall - o.wallAt >= REFRESH_ALONG_MS && fresh(wall, o.wallAt)) startUsage(db, ctx.workspaceId, o, wall);
       }
     }
-    return Promise.resolve(e.value);
   }
+  return e.value;
+}
+
+/** The cached usage of `e` (see `usageNow`), else the read in flight, else a new read. */
+function usageOf(ctx: Ctx, e: UsageEntry): Promise<string> {
+  const now = usageNow(ctx, e);
+  if (now !== undefined) return Promise.resolve(now);
   // A read in flight started after the last ingest this process acknowledged for the account
   // (refreshAccounts replaces it), so joining it is as good as starting one.
-  return e.pending ?? startUsage(db, ctx.workspaceId, e, wall);
+  return e.pending ?? startUsage(ctx.deps.database.db, ctx.workspaceId, e, ctx.deps.clock.now().getTime());
 }
 
 // ---- the check ---------------------------------------------------------------------------
 
-export async function checkEntitlement(ctx: Ctx, accountRef: string, featureKey: string, opts: { fresh?: boolean } = {}): Promise<EntitlementCheck> {
-  const [state, feature] = await Promise.all([stateOf(ctx, accountRef, Boolean(opts.fresh)), featureOf(ctx, featureKey)]);
-  return answer(ctx, state, feature, Boolean(opts.fresh));
+/**
+ * The answer if every part of it (account state, feature, plan catalog, usage) is cached and
+ * servable now, else undefined (then `checkEntitlement` reads what is missing). The same answer
+ * `checkEntitlement` gives, computed by the same `answer`: the hot path of the check route, in
+ * the turn of the event loop that parsed the request.
+ */
+export function checkEntitlementNow(ctx: Ctx, accountRef: string, featureKey: string): EntitlementCheck | undefined {
+  const state = stateNow(ctx, accountRef);
+  const feature = state && featureNow(ctx, featureKey);
+  if (!feature) return undefined;
+  const r = answer(ctx, state, feature, false, undefined, true);
+  return r === NOT_CACHED ? undefined : (r as EntitlementCheck);
 }
 
-async function answer(ctx: Ctx, state: AccountState, feature: Pick<Feature, 'id' | 'key' | 'type'>, readFresh: boolean, known?: PlanCatalog): Promise<EntitlementCheck> {
-  const base: EntitlementCheck = { account: state.accountId, feature: feature.key, allowed: false, type: feature.type, limit: null, used: null, remaining: null, percent_used: null, period: null, subscription: null, plan: null, reason: null };
+/** Account and feature are read side by side; when both are missing the account's 404 is the answer (whichever read fails first). */
+export async function checkEntitlement(ctx: Ctx, accountRef: string, featureKey: string, opts: { fresh?: boolean } = {}): Promise<EntitlementCheck> {
+  const [state, feature] = await Promise.allSettled([stateOf(ctx, accountRef, Boolean(opts.fresh)), featureOf(ctx, featureKey)]);
+  if (state.status === 'rejected') throw state.reason;
+  if (feature.status === 'rejected') throw feature.reason;
+  return answer(ctx, state.value, feature.value, Boolean(opts.fresh));
+}
+
+/** `answer` with `peekOnly` when a part is not cached (a settled promise nobody awaits). */
+const NOT_CACHED: Promise<EntitlementCheck> = Promise.resolve(null as unknown as EntitlementCheck);
+
+/**
+ * The answer from the account's state and the feature: synchronous when the plan's catalog and
+ * the usage are cached (or not needed), else a promise that reads what is missing. `peekOnly`:
+ * start no read (but refresh-aheads) — a part that is not cached gives NOT_CACHED.
+ */
+function answer(ctx: Ctx, state: AccountState, feature: Pick<Feature, 'id' | 'key' | 'type'>, readFresh: boolean, known?: PlanCatalog, peekOnly = false): EntitlementCheck | Promise<EntitlementCheck> {
   const sub = state.sub;
-  if (!sub) return { ...base, reason: 'no_active_subscription' };
-  const catalog = known ?? (await catalogOf(ctx, sub, readFresh));
+  if (!sub || !state.catalogKey) return checkOf(state, feature, null, { reason: 'no_active_subscription' });
+  const catalog = known ?? catalogNow(ctx, state.catalogKey, readFresh);
+  if (!catalog) return peekOnly ? NOT_CACHED : catalogOf(ctx, state.catalogKey, readFresh).then((c) => answer(ctx, state, feature, readFresh, c));
   const ent = catalog.ents.get(feature.key);
-  const withSub = { ...base, subscription: sub.id, plan: catalog.planKey };
-  if (!ent || ent.featureId !== feature.id) return { ...withSub, reason: 'not_in_plan' };
-  if (feature.type === 'boolean') return { ...withSub, allowed: ent.enabled, reason: ent.enabled ? null : 'feature_disabled' };
+  if (!ent || ent.featureId !== feature.id) return checkOf(state, feature, catalog, { reason: 'not_in_plan' });
+  if (feature.type === 'boolean') return checkOf(state, feature, catalog, { allowed: ent.enabled, reason: ent.enabled ? null : 'feature_disabled' });
   const window = limitWindow(ent.period, sub, ctx.asOf);
-  const period = { start: window.start.toISOString(), end: window.end.toISOString() };
   const metered = ent.billableMetricId ? catalog.metrics.get(ent.billableMetricId) : undefined;
-  if (!metered) return { ...withSub, allowed: true, limit: ent.limit, period, reason: 'no_meter' };
-  const spec: UsageSpec = { metered, accountId: state.accountId, start: window.start, end: window.end };
-  const used = readFresh ? await loadUsage(ctx.deps.database.db, ctx.workspaceId, spec) : await usageOf(ctx, spec);
-  if (ent.limit === null) return { ...withSub, allowed: true, limit: null, used, period };
+  if (!metered) return checkOf(state, feature, catalog, { allowed: true, limit: ent.limit, period: periodOf(window), reason: 'no_meter' });
+  if (readFresh) {
+    const spec: UsageSpec = { metered, accountId: state.accountId, start: window.start, end: window.end };
+    return loadUsage(ctx.deps.database.db, ctx.workspaceId, spec).then((used) => limitAnswer(state, feature, catalog, ent, periodOf(window), used));
+  }
+  const e = usageEntry(ctx, metered, state.accountId, window);
+  const used = usageNow(ctx, e);
+  if (used !== undefined) return limitAnswer(state, feature, catalog, ent, e.period, used);
+  return peekOnly ? NOT_CACHED : usageOf(ctx, e).then((u) => limitAnswer(state, feature, catalog, ent, e.period, u));
+}
+
+const periodOf = (window: { start: Date; end: Date }) => ({ start: window.start.toISOString(), end: window.end.toISOString() });
+
+/** The answer of a metered limit feature once its usage is known. */
+function limitAnswer(state: AccountState, feature: Pick<Feature, 'key' | 'type'>, catalog: PlanCatalog, ent: Entitlement, period: EntitlementCheck['period'], used: string): EntitlementCheck {
+  if (ent.limit === null) return checkOf(state, feature, catalog, { allowed: true, limit: null, used, period });
   const { remaining, allowed, percentUsed } = against(ent.limit, used);
-  return { ...withSub, allowed, limit: ent.limit, used, remaining, percent_used: percentUsed, period, reason: allowed ? null : 'limit_reached' };
+  return checkOf(state, feature, catalog, { allowed, limit: ent.limit, used, remaining, percent_used: percentUsed, period, reason: allowed ? null : 'limit_reached' });
+}
+
+/** The answer object, its fields in the documented order; what `o` does not give is false / null. */
+function checkOf(state: AccountState, feature: Pick<Feature, 'key' | 'type'>, catalog: PlanCatalog | null, o: Partial<EntitlementCheck>): EntitlementCheck {
+  return {
+    account: state.accountId,
+    feature: feature.key,
+    allowed: o.allowed ?? false,
+    type: feature.type,
+    limit: o.limit ?? null,
+    used: o.used ?? null,
+    remaining: o.remaining ?? null,
+    percent_used: o.percent_used ?? null,
+    period: o.period ?? null,
+    subscription: catalog && state.sub ? state.sub.id : null,
+    plan: catalog ? catalog.planKey : null,
+    reason: o.reason ?? null,
+  };
 }
 
 /**
@@ -459,7 +562,7 @@ function against(limit: number, used: string) {
 export async function accountUsage(ctx: Ctx, accountRef: string) {
   const state = await stateOf(ctx, accountRef, true);
   if (!state.sub) return { account: state.accountId, subscription: null, plan: null, items: [] as EntitlementCheck[] };
-  const catalog = await catalogOf(ctx, state.sub, true);
+  const catalog = await catalogOf(ctx, state.catalogKey!, true);
   const items: EntitlementCheck[] = [];
   for (const e of catalog.ents.values()) {
     if (e.featureType === 'limit') items.push(await answer(ctx, state, { id: e.featureId, key: e.featureKey, type: e.featureType }, true, catalog));
