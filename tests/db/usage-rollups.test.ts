@@ -95,7 +95,14 @@ type Ev = typeof eventArb extends fc.Arbitrary<infer T> ? T : never;
 
 const opArb = fc.oneof(
   { weight: 5, arbitrary: fc.array(eventArb, { minLength: 1, maxLength: 25 }).map((events) => ({ op: 'insert' as const, events })) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('attach' as const), user: fc.constantFrom('u1', 'u2', 'u3'), into: fc.constantFrom('acct_p1', 'acct_p4') }) },
+  // Several users mapped in one statement (a key mapped twice keeps its first account).
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('attach' as const),
+      map: fc.array(fc.tuple(fc.constantFrom('u1', 'u2', 'u3'), fc.constantFrom('acct_p1', 'acct_p4')), { minLength: 1, maxLength: 3 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('merge' as const), from: fc.constantFrom('acct_p2', 'acct_p3'), into: fc.constantFrom('acct_p1', 'acct_p4') }) },
   { weight: 1, arbitrary: fc.constant({ op: 'late_metric' as const }) },
 );
@@ -171,7 +178,7 @@ describe('usage rollups', () => {
         let late = 0;
         for (const op of ops) {
           if (op.op === 'insert') await insert(ws, op.events);
-          else if (op.op === 'attach') await attachUnmatchedEvents(execOn(h.database), { workspaceId: ws.id, accountId: op.into, userIds: [op.user], anonymousIds: [] });
+          else if (op.op === 'attach') await attachUnmatchedEvents(execOn(h.database), { workspaceId: ws.id, byUserId: op.map, byAnonymousId: [] });
           else if (op.op === 'merge') await repointAccountEvents(execOn(h.database), { workspaceId: ws.id, fromAccountId: op.from, toAccountId: op.into });
           else if (late < LATE.length) metrics.push(await createMetric(ws, LATE[late++]));
         }

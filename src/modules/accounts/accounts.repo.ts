@@ -254,10 +254,16 @@ export async function addAlias(exec: Exec, ws: string, alias: string, contactId:
   return r.length > 0;
 }
 
-export async function aliasesOf(exec: Exec, ws: string, contactIds: string[]): Promise<string[]> {
-  if (contactIds.length === 0) return [];
-  const r = await exec<{ alias: string }>('SELECT alias FROM contact_aliases WHERE workspace_id = $1 AND contact_id = ANY($2::text[])', [ws, contactIds]);
-  return r.map((x) => x.alias);
+/** The aliases of each of these contacts (contacts without any are absent). */
+export async function aliasesByContact(exec: Exec, ws: string, contactIds: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (contactIds.length === 0) return out;
+  const r = await exec<{ contact_id: string; alias: string }>(
+    'SELECT contact_id, alias FROM contact_aliases WHERE workspace_id = $1 AND contact_id = ANY($2::text[]) ORDER BY contact_id, alias',
+    [ws, contactIds],
+  );
+  for (const x of r) out.set(x.contact_id, [...(out.get(x.contact_id) ?? []), x.alias]);
+  return out;
 }
 
 export async function upsertMembership(exec: Exec, ws: string, accountId: string, contactId: string, at: Date): Promise<void> {

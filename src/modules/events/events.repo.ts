@@ -72,24 +72,39 @@ export async function storedMessageIds(exec: Exec, workspaceId: string, messageI
 }
 
 /**
- * Retroactive attachment: the unmatched events of these users (and of these anonymous ids when
- * sent without a user id) now belong to `accountId`. Events already attached keep their account.
- * The events attached enter the usage rollups in the same statement (unmatched events are in none).
+ * Retroactive attachment, several at once in ONE statement: an unmatched event now belongs to the
+ * account its user id maps to, else (sent without a user id) to the one its anonymous id maps to.
+ * Events already attached keep their account; the events attached enter the usage rollups in the
+ * same statement (unmatched events are in none). A key mapped twice keeps
+ * its first account — what running the attachments one after another in that order gives, since
+ * the first takes the events and leaves none unmatched for the second. Example:
+ * byUserId [[u1, A], [u1, B], [u2, B]] → u1's unmatched events to A, u2's to B.
  */
 export async function attachUnmatchedEvents(
   exec: Exec,
-  input: { workspaceId: string; accountId: string; userIds: readonly string[]; anonymousIds: readonly string[] },
+  input: { workspaceId: string; byUserId: ReadonlyArray<readonly [string, string]>; byAnonymousId: ReadonlyArray<readonly [string, string]> },
 ): Promise<number> {
-  if (input.userIds.length === 0 && input.anonymousIds.length === 0) return 0;
+  const firsts = (pairs: ReadonlyArray<readonly [string, string]>) => {
+    const m = new Map<string, string>();
+    for (const [k, a] of pairs) if (!m.has(k)) m.set(k, a);
+    return [[...m.keys()], [...m.values()]];
+  };
+  const [userKeys, userAccounts] = firsts(input.byUserId);
+  const [anonKeys, anonAccounts] = firsts(input.byAnonymousId);
+  if (userKeys.length === 0 && anonKeys.length === 0) return 0;
   const [r] = await exec<{ n: number }>(
-    `WITH upd AS (
-       UPDATE product_events SET account_id = $2
-       WHERE workspace_id = $1 AND account_id IS NULL
-         AND (user_id = ANY($3::text[]) OR (user_id IS NULL AND anonymous_id = ANY($4::text[])))
+    `WITH u AS (SELECT * FROM unnest($2::text[], $3::text[]) AS u(k, a)),
+     n AS (SELECT * FROM unnest($4::text[], $5::text[]) AS n(k, a)),
+     upd AS (
+       UPDATE product_events e
+          SET account_id = CASE WHEN e.user_id IS NOT NULL THEN (SELECT u.a FROM u WHERE u.k = e.user_id)
+                                ELSE (SELECT n.a FROM n WHERE n.k = e.anonymous_id) END
+       WHERE e.workspace_id = $1 AND e.account_id IS NULL
+         AND (e.user_id = ANY($2::text[]) OR (e.user_id IS NULL AND e.anonymous_id = ANY($4::text[])))
        RETURNING ${ROLLUP_SOURCE_COLUMNS}),
      ${rollupCtes('upd', '$1')}
      SELECT count(*)::int AS n FROM upd`,
-    [input.workspaceId, input.accountId, input.userIds, input.anonymousIds],
+    [input.workspaceId, userKeys, userAccounts, anonKeys, anonAccounts],
   );
   return Number(r?.n ?? 0);
 }
