@@ -10,14 +10,12 @@
  *   reads each one's signal windows), whatever the number of new events. Under sustained heavy
  *   ingestion every account is dirty at every flush and flushes run back to back, taking CPU
  *   from ingestion. So a flush longer than the database's free allowance holds the next one
- *   back (`paceFlushes`) by PACE_FACTOR × the excess: long flushes then take at most about
- *   half of the time (the longest about a third), and freshness degrades to a few seconds
- *   instead of ingestion slowing down.
- *   - PostgreSQL (PACE_FREE_MS.postgres = 1000): a flush runs on its own backends, beside the
+ *   back (`paceFlushes`) by PACE_FACTOR × the excess: flushing then takes at most ~1/3 of the
+ *   time, and freshness degrades to a few seconds instead of ingestion slowing down.
+ *   - PostgreSQL (PACE_FREE_MS.postgres = 500): a flush runs on its own backends, beside the
  *     ingestion. At the rate the event → score target is set for (1,000 events/s over 100k
- *     accounts) flushes take a few hundred ms, under the allowance: no pause (that target, p99
- *     ≤ 1 s, could not absorb one). A 3,000 ms flush ending at 12:00:03.000 → the next no
- *     sooner than 12:00:07.000 (2 × (3,000 − 1,000) ms later).
+ *     accounts) flushes take ~250 ms: no pause. A 2,000 ms flush ending at 12:00:02.000 → the
+ *     next no sooner than 12:00:05.000 (2 × (2,000 − 500) ms later).
  *   - PGlite (50): one thread runs the database, the HTTP server and the jobs, so every
  *     millisecond of flushing is one that ingestion and API calls wait; a 290 ms flush is
  *     followed by 480 ms without one.
@@ -46,7 +44,7 @@ import * as repo from './scoring.repo.ts';
 
 export const RESCORE_DELAY_MS = 200;
 /** Flush time allowed before pacing starts, per database kind (see "Pacing under load"). */
-export const PACE_FREE_MS = { postgres: 1000, pglite: 50 } as const;
+export const PACE_FREE_MS = { postgres: 500, pglite: 50 } as const;
 export const PACE_FACTOR = 2;
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
