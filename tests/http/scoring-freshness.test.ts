@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { flushDirty, PACE_FACTOR, PACE_FREE_MS, scheduleRescore, useFirmographicsProvider, type CompanyProfile, type FirmographicsProvider } from '../../src/modules/scoring/index.ts';
+import { flushDirty, scheduleRescore, useFirmographicsProvider, type CompanyProfile, type FirmographicsProvider } from '../../src/modules/scoring/index.ts';
 import { startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
 
 const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });
@@ -98,65 +98,5 @@ describe('scoring freshness', () => {
     assert.deepEqual(asked.slice(2).flat().sort(), ['known.example', 'unknown.example']);
     const rows = await h.database.query<{ domain: string; found: boolean }>('SELECT domain, found FROM enrichment_cache WHERE workspace_id = $1 ORDER BY domain', [ws.id]);
     assert.deepEqual(rows.map((r) => [r.domain, r.found]), [['known.example', true], ['unknown.example', false]]);
-  });
-
-  it('a long flush holds the next one back (pacing under load), and events meanwhile join the paced flush', async () => {
-    // A slow flush: 2 s of the process clock pass between the flush job's first reading of it
-    // (when it starts) and any later one.
-    const flush = h.tandem.deps.registry.get('scoring.flush')!;
-    const run = flush.run;
-    const readNow = h.clock.now.bind(h.clock);
-    let slow = false;
-    let readings = 0;
-    h.clock.now = () => {
-      if (slow && ++readings === 2) h.clock.advance(2000);
-      return readNow();
-    };
-    let paced = '';
-    flush.run = (async (...args: unknown[]) => {
-      slow = (args[0] as { workspaceId: string }).workspaceId === paced; // this test's workspace only
-      readings = 0;
-      try {
-        return await (run as (...a: unknown[]) => Promise<void>)(...args);
-      } finally {
-        slow = false;
-      }
-    }) as typeof flush.run;
-    try {
-      const live = await h.workspace({ sandbox: false });
-      paced = live.id;
-      const acct = (await h.api(live).post('/v1/accounts', { name: 'Paced Co', external_id: 'grp-paced' })).body;
-      await h.tandem.runner.drain();
-      const atSignup = await stored(live.id, acct.id);
-      const track = (id: string) => h.api(null).post('/v1/track', { userId: 'u1', event: 'Pricing Page Viewed', messageId: id, context: { groupId: 'grp-paced' } }, basic(live.writeKey));
-      assert.equal((await track('paced-1')).status, 200);
-      h.clock.advance(200);
-      const due = readNow().getTime();
-      await h.tandem.runner.drain(); // the flush, during which time passes
-      assert.notEqual(await stored(live.id, acct.id), atSignup, 'the flush scored the event');
-      const took = 2000;
-      const pause = (took - PACE_FREE_MS[h.database.kind]) * PACE_FACTOR;
-      const held = new Date(due + took + pause).toISOString();
-      const pending = async () =>
-        (await h.database.query<{ run_at: Date }>(`SELECT run_at FROM jobs WHERE workspace_id = $1 AND kind = 'scoring.flush' AND status = 'pending'`, [live.id])).map((r) =>
-          new Date(r.run_at).toISOString(),
-        );
-      assert.deepEqual(await pending(), [held], 'the next flush held back by 2 × (2,000 ms − the free allowance)');
-      // An event now joins the paced flush instead of queuing one 200 ms later.
-      assert.equal((await track('paced-2')).status, 200);
-      assert.deepEqual(await pending(), [held]);
-      h.clock.set(new Date(Date.parse(held) - 1));
-      await h.tandem.runner.drain();
-      assert.deepEqual(await pending(), [held], 'not due yet');
-      const before = await stored(live.id, acct.id);
-      flush.run = run; // a quick flush from here on
-      h.clock.set(held);
-      await h.tandem.runner.drain();
-      assert.deepEqual(await pending(), [], 'a quick flush holds nothing back');
-      assert.notEqual(await stored(live.id, acct.id), before, 'the second event was scored by the paced flush');
-    } finally {
-      flush.run = run;
-      h.clock.now = readNow;
-    }
   });
 });

@@ -5,7 +5,7 @@
  * conversions. The event vocabulary it reads is documented in docs/EVENTS.md.
  */
 export * from './scoring.ts';
-export { scheduleRescore, RESCORE_DELAY_MS, PACE_FACTOR, PACE_FREE_MS } from './schedule.ts';
+export { scheduleRescore, RESCORE_DELAY_MS } from './schedule.ts';
 export { registerScoring, sweep, flushDirty } from './register.ts';
 export { activateModel, createModel, ensureModels, getModel, listModels, modelView, updateModel, validateConfig, type CreateModelInput } from './models.service.ts';
 export { getAccountScore, rescore, scoreHistory, type RescoreStats, type ScoreView } from './scoring.service.ts';
