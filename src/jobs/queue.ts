@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { jobs } from '../db/schema/index.ts';
 import type { Db } from '../context.ts';
 import { newId } from '../kernel/ids.ts';
@@ -40,27 +40,6 @@ export async function enqueue(tx: Db, input: EnqueueInput): Promise<void> {
       createdAt: input.asOf ?? input.runAt,
     })
     .onConflictDoNothing();
-}
-
-/**
- * Holds a debounced job back until `notBefore`: the fresh pending one is moved later, or one is
- * queued there, so that later `enqueue` calls with the same debounce key join it instead of
- * queuing an earlier one. Used for pacing (see scoring's flushes).
- */
-export async function deferDebounced(tx: Db, input: { workspaceId: string | null; kind: string; debounceKey: string; notBefore: Date; asOf: Date }): Promise<void> {
-  await tx
-    .update(jobs)
-    .set({ runAt: input.notBefore })
-    .where(
-      and(
-        input.workspaceId === null ? isNull(jobs.workspaceId) : eq(jobs.workspaceId, input.workspaceId),
-        eq(jobs.debounceKey, input.debounceKey),
-        eq(jobs.status, 'pending'),
-        eq(jobs.attempts, 0),
-        lt(jobs.runAt, input.notBefore),
-      ),
-    );
-  await enqueue(tx, { workspaceId: input.workspaceId, kind: input.kind, runAt: input.notBefore, debounceKey: input.debounceKey, asOf: input.asOf });
 }
 
 /**

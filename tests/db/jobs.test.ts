@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openDatabase } from '../../src/db/client.ts';
 import { testDatabaseKind } from '../../src/db/testing.ts';
-import { deferDebounced, enqueue } from '../../src/jobs/queue.ts';
+import { enqueue } from '../../src/jobs/queue.ts';
 import { publish } from '../../src/jobs/outbox.ts';
 import { JobRunner } from '../../src/jobs/runner.ts';
 import { ManualClock } from '../../src/kernel/clock.ts';
@@ -155,37 +155,6 @@ describe('job queue', () => {
     await enqueue(h.database.db, { workspaceId: null, kind: 'test.debounced', runAt: now, debounceKey: 'acct_1' });
     await h.tandem.runner.drain();
     assert.equal(runs, 2);
-  });
-
-  it('defers a debounced job: the pending one moves later, or one is queued there, and later enqueues join it', async () => {
-    let runs = 0;
-    h.tandem.deps.registry.handle('test.paced', {
-      transactional: true,
-      async run() {
-        runs++;
-      },
-    });
-    const now = h.clock.now();
-    const later = new Date(now.getTime() + 3000);
-    const pending = () =>
-      h.database.query<{ run_at: Date }>(`SELECT run_at FROM jobs WHERE kind = 'test.paced' AND status = 'pending' ORDER BY run_at`);
-    // A pending one due now is moved to `later`.
-    await enqueue(h.database.db, { workspaceId: null, kind: 'test.paced', runAt: now, debounceKey: 'p' });
-    await deferDebounced(h.database.db, { workspaceId: null, kind: 'test.paced', debounceKey: 'p', notBefore: later, asOf: now });
-    assert.deepEqual((await pending()).map((r) => new Date(r.run_at).getTime()), [later.getTime()]);
-    // An enqueue for an earlier time joins it; nothing runs before `later`.
-    await enqueue(h.database.db, { workspaceId: null, kind: 'test.paced', runAt: now, debounceKey: 'p' });
-    await h.tandem.runner.drain();
-    assert.equal(runs, 0);
-    h.clock.advance(3000);
-    await h.tandem.runner.drain();
-    assert.equal(runs, 1);
-    // None pending: one is queued at `notBefore`; a pending one due later than that keeps its time.
-    const next = new Date(h.clock.now().getTime() + 1000);
-    await deferDebounced(h.database.db, { workspaceId: null, kind: 'test.paced', debounceKey: 'p', notBefore: next, asOf: h.clock.now() });
-    assert.deepEqual((await pending()).map((r) => new Date(r.run_at).getTime()), [next.getTime()]);
-    await deferDebounced(h.database.db, { workspaceId: null, kind: 'test.paced', debounceKey: 'p', notBefore: new Date(next.getTime() - 500), asOf: h.clock.now() });
-    assert.deepEqual((await pending()).map((r) => new Date(r.run_at).getTime()), [next.getTime()]);
   });
 
   it('a debounced job that fails is retried with its backoff even when a newer one is pending', async () => {

@@ -14,7 +14,7 @@ import type { JobContext, JobRegistry } from '../../jobs/registry.ts';
 import { execOn } from '../events/index.ts';
 import { getWorkspace } from '../workspaces/index.ts';
 import { runBacktest } from './backtest.service.ts';
-import { armRecompute, armScoring, armSweep, nextMinute, paceFlushes, pauseAfterFlush, scheduleRescore } from './schedule.ts';
+import { armRecompute, armScoring, armSweep, nextMinute, scheduleRescore } from './schedule.ts';
 import * as repo from './scoring.repo.ts';
 import { rescore } from './scoring.service.ts';
 
@@ -71,13 +71,9 @@ export function registerScoring(registry: JobRegistry): void {
     transactional: false,
     async run(ctx) {
       // Recorded first: a sweep running meanwhile sees the hook at work and does not duplicate it.
-      const started = ctx.deps.clock.now().getTime();
       await repo.setState(execOn(ctx.deps.database), ctx.workspaceId, ctx.asOf, { flushedAt: ctx.asOf });
       await flushDirty(ctx);
       await armRecompute(ctx.deps.database.db, ctx);
-      const took = ctx.deps.clock.now().getTime() - started;
-      const pause = pauseAfterFlush(took, ctx.deps.database.kind);
-      if (pause > 0) await paceFlushes(ctx.deps.database.db, { workspaceId: ctx.workspaceId, notBefore: new Date(ctx.asOf.getTime() + took + pause), asOf: ctx.asOf });
     },
   });
 
