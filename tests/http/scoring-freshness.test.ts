@@ -52,6 +52,39 @@ describe('scoring freshness', () => {
     assert.deepEqual(left.map((r) => r.account_id), ['acct_b'], 'left for the flush its marking queued');
   });
 
+  it('a long flush batch holds its accounts: a flush before the hold ends leaves them dirty and the one at its end takes them', async () => {
+    const ws = await h.workspace({ sandbox: false });
+    const t0 = new Date('2026-01-15T13:00:00.000Z');
+    // A process clock that moves 400 ms at every reading: the rescore inside a flush "takes" ≥ 400 ms.
+    let ticks = 0;
+    const slow = { now: () => new Date(t0.getTime() + 400 * ticks++) };
+    const ctxAt = (asOf: Date, clock = h.tandem.deps.clock) => ({ deps: { ...h.tandem.deps, clock }, workspaceId: ws.id, asOf, actor: { type: 'system' as const } });
+    const holds = async () => h.database.query<{ account_id: string; until: Date }>('SELECT account_id, until FROM scoring_holds WHERE workspace_id = $1 ORDER BY account_id', [ws.id]);
+    const dirty = async () => (await h.database.query<{ account_id: string }>('SELECT account_id FROM scoring_dirty_accounts WHERE workspace_id = $1 ORDER BY account_id', [ws.id])).map((r) => r.account_id);
+    const flushJobs = async () => (await h.database.query<{ run_at: Date }>(`SELECT run_at FROM jobs WHERE workspace_id = $1 AND kind = 'scoring.flush' AND status = 'pending' ORDER BY run_at`, [ws.id])).map((r) => new Date(r.run_at).toISOString());
+
+    await scheduleRescore(h.database.db, { workspaceId: ws.id, accountIds: ['acct_busy'], asOf: t0 });
+    await h.database.query(`DELETE FROM jobs WHERE workspace_id = $1`, [ws.id]);
+    assert.equal(await flushDirty(ctxAt(new Date(t0.getTime() + 200), slow)), 1);
+    const [held] = await holds();
+    assert.equal(held.account_id, 'acct_busy');
+    const until = new Date(held.until);
+    assert.ok(until.getTime() >= t0.getTime() + 200 + 3 * 400, `held for at least 2 × the batch's 400+ ms after it ended: ${until.toISOString()}`);
+    assert.deepEqual(await flushJobs(), [], 'nothing dirty waits on the hold: no flush queued');
+
+    // New events for the busy account and for a fresh one, before the hold ends.
+    const before = new Date(until.getTime() - 100);
+    await scheduleRescore(h.database.db, { workspaceId: ws.id, accountIds: ['acct_busy', 'acct_fresh'], asOf: new Date(before.getTime() - 200) });
+    await h.database.query(`DELETE FROM jobs WHERE workspace_id = $1`, [ws.id]);
+    assert.equal(await flushDirty(ctxAt(before)), 1, 'the fresh account is rescored at once (a manual clock: no time passes, nothing more is held)');
+    assert.deepEqual(await dirty(), ['acct_busy'], 'the held account stays dirty');
+    assert.deepEqual(await flushJobs(), [until.toISOString()], "a flush is queued for the hold's end");
+    await h.database.query(`DELETE FROM jobs WHERE workspace_id = $1`, [ws.id]); // (that job, run by hand here)
+    assert.equal(await flushDirty(ctxAt(until)), 1);
+    assert.deepEqual(await dirty(), []);
+    assert.deepEqual(await flushJobs(), [], 'nothing left waiting');
+  });
+
   it('the fallback sweep rescores accounts whose events arrived by a path that did not notify', async () => {
     const ws = await h.workspace({ clockStart: '2026-02-01T10:00:30Z' });
     const acct = (await h.api(ws).post('/v1/accounts', { name: 'Sweep Co', external_id: 'grp-sweep', employees: 120, industry: 'Software' })).body;

@@ -609,6 +609,13 @@ CREATE TABLE "scoring_firmographics" (
 	CONSTRAINT "scoring_firmographics_employees" CHECK ("scoring_firmographics"."employees" IS NULL OR "scoring_firmographics"."employees" >= 0)
 );
 --> statement-breakpoint
+CREATE TABLE "scoring_holds" (
+	"workspace_id" text NOT NULL,
+	"account_id" text NOT NULL,
+	"until" timestamp with time zone NOT NULL,
+	CONSTRAINT "scoring_holds_pk" PRIMARY KEY("workspace_id","account_id")
+);
+--> statement-breakpoint
 CREATE TABLE "scoring_models" (
 	"id" text PRIMARY KEY NOT NULL,
 	"workspace_id" text NOT NULL,

@@ -147,6 +147,21 @@ export const scoringDirtyAccounts = pgTable(
 );
 
 /**
+ * Pacing of the per-event rescore (see scoring/schedule.ts): an account rescored by a long flush is
+ * not taken by another flush before `until` (workspace time); its dirty mark waits in
+ * scoring_dirty_accounts meanwhile. At most one row per account, overwritten by each long flush.
+ */
+export const scoringHolds = pgTable(
+  'scoring_holds',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    accountId: text('account_id').notNull(),
+    until: instant('until').notNull(),
+  },
+  (t) => [primaryKey({ name: 'scoring_holds_pk', columns: [t.workspaceId, t.accountId] })],
+);
+
+/**
  * Per-workspace bookkeeping: the sweep's watermark (last product event id seen) and when the
  * hook-driven flush and the sweep last ran (a sweep that sees flushes only moves its watermark).
  */

@@ -14,7 +14,7 @@ import type { JobContext, JobRegistry } from '../../jobs/registry.ts';
 import { execOn } from '../events/index.ts';
 import { getWorkspace } from '../workspaces/index.ts';
 import { runBacktest } from './backtest.service.ts';
-import { armRecompute, armScoring, armSweep, nextMinute, scheduleRescore } from './schedule.ts';
+import { armRecompute, armScoring, armSweep, holdAfterBatch, nextMinute, scheduleFlush, scheduleRescore } from './schedule.ts';
 import * as repo from './scoring.repo.ts';
 import { rescore } from './scoring.service.ts';
 
@@ -24,21 +24,32 @@ const SWEEP_EVENTS = 20_000;
 /**
  * Rescores the accounts marked dirty before this job's instant, in batches. Accounts marked while
  * it runs are left to the flush their marking queued (their events are after this instant).
+ * A long batch holds its accounts (schedule.ts, "Pacing"); accounts left waiting on a hold get a
+ * flush queued for the earliest hold's end.
  */
 export async function flushDirty(ctx: Ctx): Promise<number> {
   const exec = execOn(ctx.deps.database);
+  const clock = ctx.deps.clock;
+  const started = clock.now().getTime();
   let total = 0;
   for (;;) {
     const ids = await repo.takeDirty(exec, ctx.workspaceId, FLUSH_BATCH, ctx.asOf);
     if (ids.length === 0) break;
+    const t0 = clock.now().getTime();
     try {
       await rescore(ctx, { accountIds: ids, reason: 'event' });
     } catch (e) {
       await repo.markDirty(exec, ctx.workspaceId, ids, ctx.asOf); // back in the set for the next flush or sweep
       throw e;
     }
+    const t1 = clock.now().getTime();
+    const hold = holdAfterBatch(t1 - t0);
+    // Workspace time: this job's instant plus the time the flush has taken so far, plus the hold.
+    if (hold > 0) await repo.holdAccounts(exec, ctx.workspaceId, ids, new Date(ctx.asOf.getTime() + (t1 - started) + hold));
     total += ids.length;
   }
+  const next = await repo.nextHoldEnd(exec, ctx.workspaceId, ctx.asOf);
+  if (next) await scheduleFlush(ctx.deps.database.db, { workspaceId: ctx.workspaceId, at: next, asOf: ctx.asOf });
   return total;
 }
 

@@ -6,6 +6,20 @@
  *   job is queued 200 ms later, debounced (at most one pending per workspace): a burst of events
  *   costs one job, and each account is rescored once per flush, set-based. Events arriving while a
  *   flush runs queue the next one. Example: an event at 12:00:00.130 → flush due at .330.
+ * - Pacing: rescoring an account reads every event in its signal windows, however few are new, so
+ *   under sustained heavy ingestion — the same accounts dirty again at every flush — back-to-back
+ *   flushes would re-read the same windows several times a second, taking the database from
+ *   ingestion. So the accounts a flush batch rescored are held (`scoring_holds`) for
+ *   HOLD_FACTOR × the batch's duration: a flush meanwhile leaves them dirty, and the flush after
+ *   the earliest hold ends takes them (`flushDirty` queues it). Rescoring the same accounts then
+ *   takes at most 1 / (1 + HOLD_FACTOR) of the time, and a busy account's score trails its events
+ *   by up to that hold. Accounts that were not rescored recently are never held, so the paced
+ *   work cannot snowball: a flush of new accounts is as prompt as ever (at 1,000 events/s over
+ *   100,000 accounts, an event's account is almost never one a recent flush rescored). A batch
+ *   under MIN_HOLD_MS ÷ HOLD_FACTOR holds nothing (no bookkeeping in the usual, light case).
+ *   Example: a 900 ms batch ending at 12:00:01.000 → its accounts wait until 12:00:02.800.
+ *   The duration comes from the process clock (deps.clock): a test's manual clock, which does not
+ *   move during a flush, never holds anything unless the test moves it.
  * - Fallback sweep (`scoring.sweep`, every minute): rescores accounts with product events stored
  *   since its watermark, in case an ingestion path does not call the hook. In a sandbox it stops
  *   when it finds nothing new (simulated time jumps; a year of idle minutes would be 525,600
@@ -28,6 +42,12 @@ import { execIn } from '../events/index.ts';
 import * as repo from './scoring.repo.ts';
 
 export const RESCORE_DELAY_MS = 200;
+/** Pacing (see above): a batch's accounts are held for HOLD_FACTOR × its duration, when that is at least MIN_HOLD_MS. */
+export const HOLD_FACTOR = 2;
+export const MIN_HOLD_MS = 200;
+
+/** How long the accounts of a flush batch that took `durationMs` are held: 0 (none) or HOLD_FACTOR × durationMs. */
+export const holdAfterBatch = (durationMs: number) => (durationMs * HOLD_FACTOR >= MIN_HOLD_MS ? durationMs * HOLD_FACTOR : 0);
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 
@@ -44,7 +64,12 @@ export async function scheduleRescore(db: Db, input: { workspaceId: string; acco
   const ids = [...new Set(input.accountIds.filter((a): a is string => typeof a === 'string' && a.length > 0))];
   if (ids.length === 0) return;
   await repo.markDirty(execIn(db), input.workspaceId, ids, input.asOf);
-  await enqueue(db, { workspaceId: input.workspaceId, kind: 'scoring.flush', runAt: new Date(input.asOf.getTime() + RESCORE_DELAY_MS), debounceKey: 'scoring.flush', asOf: input.asOf });
+  await scheduleFlush(db, { workspaceId: input.workspaceId, at: new Date(input.asOf.getTime() + RESCORE_DELAY_MS), asOf: input.asOf });
+}
+
+/** Queues the workspace's flush at `at`, debounced: while one is pending, this is a no-op (the pending one will see the same dirty set). */
+export async function scheduleFlush(db: Db, input: { workspaceId: string; at: Date; asOf: Date }): Promise<void> {
+  await enqueue(db, { workspaceId: input.workspaceId, kind: 'scoring.flush', runAt: input.at, debounceKey: 'scoring.flush', asOf: input.asOf });
 }
 
 /**

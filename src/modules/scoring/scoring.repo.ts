@@ -353,17 +353,41 @@ export async function markDirty(exec: Exec, workspaceId: string, accountIds: rea
 /**
  * Takes (deletes and returns) up to `limit` accounts marked dirty before `before` — the instant a
  * rescore measures at: an account marked later has events that rescore could not see, and stays
- * for the next flush (which its marking queued).
+ * for the next flush (which its marking queued). An account on hold (`holdAccounts`) until after
+ * `before` stays too, for the flush `nextHoldEnd` schedules.
  */
 export async function takeDirty(exec: Exec, workspaceId: string, limit: number, before: Date): Promise<string[]> {
   const found = await exec<{ account_id: string }>(
     `DELETE FROM scoring_dirty_accounts WHERE workspace_id = $1 AND account_id IN (
-       SELECT account_id FROM scoring_dirty_accounts WHERE workspace_id = $1 AND marked_at < $3::timestamptz
-       ORDER BY marked_at, account_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+       SELECT d.account_id FROM scoring_dirty_accounts d
+       WHERE d.workspace_id = $1 AND d.marked_at < $3::timestamptz
+         AND NOT EXISTS (SELECT 1 FROM scoring_holds h WHERE h.workspace_id = $1 AND h.account_id = d.account_id AND h.until > $3::timestamptz)
+       ORDER BY d.marked_at, d.account_id LIMIT $2 FOR UPDATE OF d SKIP LOCKED)
      RETURNING account_id`,
     [workspaceId, limit, iso(before)],
   );
   return found.map((r) => r.account_id);
+}
+
+/** These accounts are not taken by a flush before `until` (see schedule.ts, "Pacing"). */
+export async function holdAccounts(exec: Exec, workspaceId: string, accountIds: readonly string[], until: Date): Promise<void> {
+  if (accountIds.length === 0) return;
+  await exec(
+    `INSERT INTO scoring_holds (workspace_id, account_id, until) SELECT $1, a, $2::timestamptz FROM unnest($3::text[]) AS a ORDER BY a
+     ON CONFLICT (workspace_id, account_id) DO UPDATE SET until = EXCLUDED.until`,
+    [workspaceId, iso(until), [...accountIds]],
+  );
+}
+
+/** The earliest end of a hold keeping a dirty account waiting after `after`, if any. */
+export async function nextHoldEnd(exec: Exec, workspaceId: string, after: Date): Promise<Date | null> {
+  const [r] = await exec<{ until: unknown }>(
+    `SELECT min(h.until) AS until FROM scoring_dirty_accounts d
+     JOIN scoring_holds h ON h.workspace_id = d.workspace_id AND h.account_id = d.account_id
+     WHERE d.workspace_id = $1 AND h.until > $2::timestamptz`,
+    [workspaceId, iso(after)],
+  );
+  return r?.until ? toDate(r.until) : null;
 }
 
 export interface ScoringState {
