@@ -17,6 +17,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Size of the raw ingestion body in bytes. */
     ingestBytes?: number;
+    /** The JSON text the ingestion body was parsed from (the service scans it once instead of serializing each message). */
+    ingestJson?: string;
   }
 }
 
@@ -70,7 +72,9 @@ export function ingestRoutes(app: FastifyInstance, deps: Deps) {
       const max = request.routeOptions.config.ingestMaxBytes ?? INGEST_BODY_LIMIT_BYTES;
       if (buf.length > max) return done(tooLarge(request, buf.length), undefined);
       try {
-        done(null, JSON.parse(buf.toString('utf8')));
+        const text = buf.toString('utf8');
+        request.ingestJson = text;
+        done(null, JSON.parse(text));
       } catch (e) {
         done(new AppError({ code: 'body_invalid_json', message: `The request body is not valid JSON: ${(e as Error).message}` }), undefined);
       }
@@ -100,7 +104,7 @@ export function ingestRoutes(app: FastifyInstance, deps: Deps) {
           schema: { tags: ['Ingestion'], summary, security: [{ writeKey: [] }, { secretKey: [] }], body: Message, response: { 200: Success, ...errorResponses } },
         },
         async (request) => {
-          await ingestSingle(ctxOf(deps, request), { type, body: request.body, bytes: request.ingestBytes ?? 0 }, identityResolver);
+          await ingestSingle(ctxOf(deps, request), { type, body: request.body, bytes: request.ingestBytes ?? 0, json: request.ingestJson }, identityResolver);
           return { success: true as const };
         },
       );
@@ -120,7 +124,7 @@ export function ingestRoutes(app: FastifyInstance, deps: Deps) {
         },
       },
       async (request) => {
-        const result = await ingestBatch(ctxOf(deps, request), { body: request.body, bytes: request.ingestBytes ?? 0 }, identityResolver);
+        const result = await ingestBatch(ctxOf(deps, request), { body: request.body, bytes: request.ingestBytes ?? 0, json: request.ingestJson }, identityResolver);
         return result.rejected.length ? { success: true as const, rejected: result.rejected } : { success: true as const };
       },
     );

@@ -3,7 +3,7 @@ import type { Ctx, Db } from '../../context.ts';
 import type { Database } from '../../db/client.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
-import { isPlainObject, normalizeMessage } from './compute/normalize.ts';
+import { isPlainObject, jsonMayHoldUnstorable, normalizeMessage } from './compute/normalize.ts';
 import * as repo from './events.repo.ts';
 import { IDENTITY_TYPES, MAX_BATCH_BYTES, MAX_EVENT_BYTES, type IdentityPort, type IngestResult, type MessageType, type NormalizedMessage, type Rejection } from './events.ts';
 import { execIn, execOn } from './exec.ts';
@@ -15,13 +15,23 @@ const generatedMessageId = () => `tandem-${randomUUID()}`;
 
 /**
  * A single call (/v1/track, /v1/identify, …). Invalid → AppError (400 naming the field), nothing
- * stored. Returns once the row is committed.
+ * stored. Returns once the row is committed. `json`, when given, is the text `body` was parsed
+ * from (JSON.parse): a message parsed from a text without NUL or surrogate escapes is not
+ * serialized again to look for them.
  */
-export async function ingestSingle(ctx: Ctx, input: { type: MessageType; body: unknown; bytes: number }, identity: IdentityPort): Promise<IngestResult> {
+export async function ingestSingle(ctx: Ctx, input: { type: MessageType; body: unknown; bytes: number; json?: string }, identity: IdentityPort): Promise<IngestResult> {
   if (input.bytes > MAX_EVENT_BYTES) {
     throw new AppError({ code: 'event_too_large', message: `The request body is ${input.bytes} bytes; an event may be at most ${MAX_EVENT_BYTES} bytes (32 KB).` });
   }
-  const r = normalizeMessage(input.body, { index: 0, type: input.type, receivedAt: ctx.asOf, paramPrefix: '', bytes: input.bytes, newMessageId: generatedMessageId });
+  const r = normalizeMessage(input.body, {
+    index: 0,
+    type: input.type,
+    receivedAt: ctx.asOf,
+    paramPrefix: '',
+    bytes: input.bytes,
+    newMessageId: generatedMessageId,
+    parsedFromCleanJson: input.json !== undefined && !jsonMayHoldUnstorable(input.json),
+  });
   if (!r.ok) throw new AppError({ code: r.error.code, message: r.error.message, param: r.error.param });
   return store(ctx, [r.value], [], identity);
 }
@@ -30,8 +40,10 @@ export async function ingestSingle(ctx: Ctx, input: { type: MessageType; body: u
  * /v1/batch: `{ batch: [...], context?, sentAt? }`. The batch-level context merges under each
  * message's context and the batch-level sentAt stands in for a message's own, as Segment does.
  * Valid messages are stored; invalid ones are listed in `rejected` (the request still succeeds).
+ * `json`, when given, is the text `body` was parsed from (as for `ingestSingle`): scanned once for
+ * NUL and surrogate escapes instead of serializing every message.
  */
-export async function ingestBatch(ctx: Ctx, input: { body: unknown; bytes: number }, identity: IdentityPort): Promise<IngestResult> {
+export async function ingestBatch(ctx: Ctx, input: { body: unknown; bytes: number; json?: string }, identity: IdentityPort): Promise<IngestResult> {
   if (input.bytes > MAX_BATCH_BYTES) {
     throw new AppError({ code: 'batch_too_large', message: `The request body is ${input.bytes} bytes; a batch may be at most ${MAX_BATCH_BYTES} bytes (500 KB).` });
   }
@@ -49,6 +61,7 @@ export async function ingestBatch(ctx: Ctx, input: { body: unknown; bytes: numbe
   }
   const valid: NormalizedMessage[] = [];
   const rejected: Rejection[] = [];
+  const parsedFromCleanJson = input.json !== undefined && !jsonMayHoldUnstorable(input.json);
   body.batch.forEach((raw, index) => {
     const r = normalizeMessage(raw, {
       index,
@@ -57,6 +70,7 @@ export async function ingestBatch(ctx: Ctx, input: { body: unknown; bytes: numbe
       batchSentAt,
       paramPrefix: `batch[${index}].`,
       newMessageId: generatedMessageId,
+      parsedFromCleanJson,
     });
     if (r.ok) valid.push(r.value);
     else {

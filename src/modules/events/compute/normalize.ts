@@ -33,6 +33,13 @@ export interface NormalizeOptions {
   bytes?: number;
   /** Makes a messageId for a message without one (random: such a message cannot be deduplicated). */
   newMessageId: () => string;
+  /**
+   * Set only when `raw` is a value JSON.parse returned for a text that `jsonMayHoldUnstorable`
+   * found clean: then the message cannot hold a NUL or an unpaired surrogate, and its size is
+   * bounded while checking its depth (see `serializedBytesBound`) — it is serialized only when
+   * that bound does not already prove it fits in 32 KB.
+   */
+  parsedFromCleanJson?: boolean;
 }
 
 const EARLIEST = Date.UTC(1970, 0, 1);
@@ -55,19 +62,14 @@ export function normalizeMessage(raw: unknown, o: NormalizeOptions): Result<Norm
   // (No closures here: this runs once per ingested message, and allocations add up.)
   if (!isPlainObject(raw)) return err({ code: 'parameter_invalid', message: 'Each message must be a JSON object.', param: whole(o) });
 
-  const serialized = JSON.stringify(raw);
-  // Measuring UTF-8 bytes only matters when the UTF-16 length could be over the limit (a UTF-8
-  // byte count is at least the number of UTF-16 code units, at most three times it).
-  const bytes = o.bytes ?? (serialized.length * 3 <= MAX_EVENT_BYTES ? serialized.length : Buffer.byteLength(serialized, 'utf8'));
-  if (bytes > MAX_EVENT_BYTES) {
-    return err({ code: 'event_too_large', message: `The message is ${bytes} bytes; a message may be at most ${MAX_EVENT_BYTES} bytes (32 KB).`, param: whole(o) });
+  // The fast path (the usual message): parsed from a text without NUL or surrogate escapes, not
+  // too deep, and provably under 32 KB (or measured by the caller) — nothing to serialize. Any
+  // other message takes the exact checks below, in their order (size, then characters, then depth).
+  const fast = o.parsedFromCleanJson === true && (o.bytes === undefined ? serializedBytesBound(raw, MAX_EVENT_BYTES) <= MAX_EVENT_BYTES : o.bytes <= MAX_EVENT_BYTES && !depthExceeds(raw, MAX_JSON_DEPTH));
+  if (!fast) {
+    const problem = serializedProblem(raw, o);
+    if (problem) return problem;
   }
-  // PostgreSQL text and jsonb cannot hold NUL characters or unpaired surrogates; JSON.stringify
-  // writes exactly those as \u escapes (an escaped backslash before them is not one).
-  if (serialized.includes('\\u') && /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i.test(serialized)) {
-    return err({ code: 'parameter_invalid', message: 'The message contains a NUL character or an unpaired UTF-16 surrogate.', param: whole(o) });
-  }
-  if (depthExceeds(raw, MAX_JSON_DEPTH)) return err({ code: 'parameter_invalid', message: `The message nests deeper than ${MAX_JSON_DEPTH} levels.`, param: whole(o) });
 
   const type = o.type ?? raw.type;
   if (type === undefined || type === null) return bad(o, 'type', `'type' is required: one of ${MESSAGE_TYPES.join(', ')}.`, 'parameter_missing');
@@ -146,6 +148,72 @@ export function normalizeMessage(raw: unknown, o: NormalizeOptions): Result<Norm
   });
 }
 
+/**
+ * The checks that need the message serialized: its size (32 KB), NUL characters and unpaired
+ * surrogates (which PostgreSQL text and jsonb cannot hold), then its depth.
+ */
+function serializedProblem(raw: Record<string, unknown>, o: NormalizeOptions): Result<never, MessageProblem> | null {
+  const serialized = JSON.stringify(raw);
+  // Measuring UTF-8 bytes only matters when the UTF-16 length could be over the limit (a UTF-8
+  // byte count is at least the number of UTF-16 code units, at most three times it).
+  const bytes = o.bytes ?? (serialized.length * 3 <= MAX_EVENT_BYTES ? serialized.length : Buffer.byteLength(serialized, 'utf8'));
+  if (bytes > MAX_EVENT_BYTES) {
+    return err({ code: 'event_too_large', message: `The message is ${bytes} bytes; a message may be at most ${MAX_EVENT_BYTES} bytes (32 KB).`, param: whole(o) });
+  }
+  // JSON.stringify writes exactly NULs and unpaired surrogates as \u escapes (an escaped
+  // backslash before them is not one).
+  if (serialized.includes('\\u') && /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i.test(serialized)) {
+    return err({ code: 'parameter_invalid', message: 'The message contains a NUL character or an unpaired UTF-16 surrogate.', param: whole(o) });
+  }
+  if (depthExceeds(raw, MAX_JSON_DEPTH)) return err({ code: 'parameter_invalid', message: `The message nests deeper than ${MAX_JSON_DEPTH} levels.`, param: whole(o) });
+  return null;
+}
+
+/**
+ * Whether values JSON.parse makes of this text may hold a NUL character or an unpaired UTF-16
+ * surrogate. JSON text can only spell a NUL as the escape \u0000 (a raw control character is a
+ * syntax error) and a surrogate as an escape \uD800–\uDFFF or as the character itself, so a text
+ * with none of those cannot. Conservative: an escaped backslash before "u0000", or a surrogate
+ * escape that is half of a pair, also answers true (those messages take the exact check).
+ */
+export function jsonMayHoldUnstorable(text: string): boolean {
+  // String.prototype.isWellFormed (ES2024: no unpaired surrogate) is in Node 20, not in our TS lib.
+  return !(text as string & { isWellFormed(): boolean }).isWellFormed() || (text.includes('\\u') && /\\u(?:0000|[dD][89abcdefABCDEF])/.test(text));
+}
+
+/**
+ * An upper bound of the UTF-8 bytes of JSON.stringify(v), for a value JSON.parse returned, or
+ * +Infinity when v nests deeper than MAX_JSON_DEPTH (the root object is level 1). Stops once the
+ * bound passes `stopAbove`. Per value, at most: a string of n UTF-16 code units 2 + 6n (each unit
+ * written as itself in ≤ 3 bytes, a two-character escape, or a six-character \u escape); a number
+ * 24 ("-1.7976931348623157e+308"); true, false, null 5; an object 2 + per key (key as a string)
+ * + 2 + value (colon and comma); an array 2 + per element value + 1.
+ * E.g. {"a":[1,"xy"]} ≤ 2 + (2 + 6) + 2 + (2 + (24 + 1) + (2 + 12 + 1)) = 54 (it is 14).
+ */
+export function serializedBytesBound(v: unknown, stopAbove: number): number {
+  return typeof v === 'string' ? 2 + 6 * v.length : typeof v === 'object' && v !== null ? boundOf(v, 1, stopAbove) : 24;
+}
+
+/** serializedBytesBound of an object or array at `depth`. */
+function boundOf(v: object, depth: number, stopAbove: number): number {
+  if (depth > MAX_JSON_DEPTH) return Infinity;
+  let total = 2;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const c = v[i];
+      total += (typeof c === 'string' ? 2 + 6 * c.length : typeof c === 'object' && c !== null ? boundOf(c, depth + 1, stopAbove) : 24) + 1;
+      if (total > stopAbove) return total;
+    }
+    return total;
+  }
+  for (const k in v as Record<string, unknown>) {
+    const c = (v as Record<string, unknown>)[k];
+    total += 4 + 6 * k.length + (typeof c === 'string' ? 2 + 6 * c.length : typeof c === 'object' && c !== null ? boundOf(c, depth + 1, stopAbove) : 24);
+    if (total > stopAbove) return total;
+  }
+  return total;
+}
+
 /** The parameter naming the whole message: 'body' for a single call, 'batch[3]' in a batch. */
 function whole(o: NormalizeOptions): string {
   return o.paramPrefix === '' ? 'body' : o.paramPrefix.replace(/\.$/, '');
@@ -173,7 +241,39 @@ function idField(v: unknown): string | null | 'invalid' {
 function instantField(v: unknown): Date | null | 'invalid' {
   if (v === undefined || v === null || v === '') return null;
   if (typeof v !== 'string') return 'invalid';
-  return parseInstant(v) ?? 'invalid';
+  return canonicalInstant(v) ?? parseInstant(v) ?? 'invalid';
+}
+
+/**
+ * The instant of the form every Segment library sends (Date.toISOString(): 2026-01-15T12:00:00.000Z),
+ * read without a regular expression and a date parser — or null for anything else, which then
+ * goes to `parseInstant`. Only unambiguous values are taken here: years 1000–9999, days 1–28
+ * (no month-end roll-over question), hours 0–23, minutes and seconds 0–59; for those,
+ * Date.UTC gives what `new Date(s)` gives.
+ */
+export function canonicalInstant(s: string): Date | null {
+  if (s.length !== 24 || s.charCodeAt(23) !== 90 /* Z */) return null;
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(19) !== 46) return null;
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2);
+  const minute = digits(s, 14, 2);
+  const second = digits(s, 17, 2);
+  const ms = digits(s, 20, 3);
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || day > 28 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) return null;
+  return new Date(Date.UTC(year, month - 1, day, hour, minute, second, ms));
+}
+
+/** The decimal number of s[from, from + n), or -1 when any of those is not a digit 0–9. */
+function digits(s: string, from: number, n: number): number {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
 }
 
 /** Whether JSON nests deeper than `max` levels (the root object is level 1). Stops at max + 1. */
