@@ -215,6 +215,35 @@ describe('usage rollups', () => {
     assert.equal((await usageForPeriods(h.database.db, { workspaceId: ws.id, metric: sum, periods: period })).get('p'), '50');
   });
 
+  it('keeps per hour the numeric value of the newest event (by timestamp, then id), within one batch and across batches', async () => {
+    const ws = await h.workspace();
+    const calls = await createMetric(ws, METRICS[0]);
+    const latest = await createMetric(ws, METRICS[5]);
+    const ev = (msg: number, at: number, n: Ev['n']): Ev => ({ msg, type: 'track', event: 'Call', account: 'acct_p1', user: 'u1', at, n, plan: 'pro', tag: 'x' });
+    // Ids grow with the position in the batch: m4 ties m1 on the timestamp and wins on the id;
+    // m2 is newer but not numeric, m3 older.
+    await insert(ws, [ev(1, T0 + 2000, 7), ev(2, T0 + 3000, 'abc'), ev(3, T0 + 1000, 9), ev(4, T0 + 2000, 8), ev(5, T0 + HOUR + 5, '12.50')]);
+    const stored = async () =>
+      h.database.query<{ metric_id: string; hour: string; v: string | null; at_null: boolean }>(
+        `SELECT metric_id, to_char(bucket_start AT TIME ZONE 'UTC', 'HH24') AS hour, latest_value::text AS v, latest_at IS NULL AS at_null
+         FROM usage_rollups WHERE workspace_id = $1 ORDER BY metric_id = $2, bucket_start`,
+        [ws.id, latest.id],
+      );
+    assert.deepEqual(await stored(), [
+      { metric_id: calls.id, hour: '00', v: null, at_null: true },
+      { metric_id: calls.id, hour: '01', v: null, at_null: true },
+      { metric_id: latest.id, hour: '00', v: '8', at_null: false },
+      { metric_id: latest.id, hour: '01', v: '12.50', at_null: false },
+    ]);
+    // A later batch: an older value leaves the hour as it is, a newer one replaces it.
+    await insert(ws, [ev(6, T0 + 500, 100)]);
+    assert.equal((await stored())[2].v, '8');
+    await insert(ws, [ev(7, T0 + 2500, 3), ev(8, T0 + 2400, 4)]);
+    assert.equal((await stored())[2].v, '3');
+    const hour0 = [{ key: 'p', accountId: 'acct_p1', start: new Date(T0), end: new Date(T0 + HOUR) }];
+    assert.equal((await usageForPeriods(h.database.db, { workspaceId: ws.id, metric: latest, periods: hour0 })).get('p'), '3');
+  });
+
   it('backfills a metric created after its events, and keeps counting new ones', async () => {
     const ws = await h.workspace();
     const events: Ev[] = Array.from({ length: 30 }, (_, i) => ({ msg: i, type: 'track', event: 'Upload', account: 'acct_p1', user: 'u1', at: T0 + i * 7 * 60_000, n: i, plan: 'pro', tag: i % 3 ? 'x' : 'z' }));

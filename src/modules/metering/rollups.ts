@@ -26,7 +26,7 @@ const run = (db: Db, text: string, params: unknown[]) => rows(db, numberedSql(te
  *   coalesce(properties->>p = ANY(values), false) must equal (operator IN ('eq', 'in')).
  * Numeric values (sum, max, latest) are property texts matching NUMERIC; others are skipped.
  * Each row carries only what its metric's aggregation reads (a count metric's row: the count;
- * the latest event is tracked — a sort per row — for latest metrics only).
+ * the latest event is kept for latest metrics only).
  */
 
 /** A numeric property text: same test as the catalog's `numericValue` for decimal strings. */
@@ -63,6 +63,12 @@ const FOLD = `ON CONFLICT (workspace_id, account_id, metric_id, bucket_start, sh
  * index probe per event). Cost when no metric names these events: those two small reads and a
  * join that matches nothing; no write. Upserts go in key order, so two concurrent
  * statements touching the same hours lock the rows in the same order and cannot deadlock on them.
+ *
+ * Cost per row (ingest runs this for every batch): the numeric test runs once per hit
+ * (rollup_hits is materialized: it is read twice). The latest event of each (account, metric,
+ * hour) is picked by one row_number() over the sort the grouping needs anyway — ordered
+ * aggregates (array_agg(… ORDER BY …)[1]) would start three sorts per row, latest metric or not.
+ * The upserts return nothing (no one reads them).
  */
 export function rollupCtes(source: string, ws: string, onlyMetric?: string): string {
   return `rollup_metrics AS MATERIALIZED (
@@ -73,31 +79,32 @@ export function rollupCtes(source: string, ws: string, onlyMetric?: string): str
       WHERE metric_id IN (SELECT id FROM rollup_metrics)),
     rollup_hits AS (
       SELECT m.id AS metric_id, m.aggregation, e.account_id, ${bucketOf('e.timestamp')} AS bucket, e.timestamp, e.id,
-             e.properties ->> m.property AS v
+             e.properties ->> m.property AS v,
+             CASE WHEN m.aggregation IN ('sum', 'max', 'latest') AND e.properties ->> m.property ~ ${NUMERIC_LITERAL}
+                  THEN (e.properties ->> m.property)::numeric END AS num
       FROM ${source} e JOIN rollup_metrics m ON m.event_name = e.event
       WHERE e.type = 'track' AND e.account_id IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM rollup_filters f WHERE f.metric_id = m.id
               AND coalesce(e.properties ->> f.property = ANY(f.values), false) <> f.hit)),
-    rollup_nums AS (
-      SELECT h.*, CASE WHEN h.aggregation IN ('sum', 'max', 'latest') AND h.v ~ ${NUMERIC_LITERAL} THEN h.v::numeric END AS num,
-             h.aggregation = 'latest' AS keep_latest
+    rollup_ranked AS (
+      SELECT h.*, aggregation = 'latest' AND num IS NOT NULL AS has_latest,
+             row_number() OVER (PARTITION BY account_id, metric_id, bucket
+                                ORDER BY aggregation = 'latest' AND num IS NOT NULL DESC, timestamp DESC, id DESC) AS rank
       FROM rollup_hits h),
     rollup_rows AS (
       INSERT INTO usage_rollups AS r (workspace_id, account_id, metric_id, bucket_start, shard, event_count, sum, max, latest_at, latest_id, latest_value)
       SELECT ${ws}::text, account_id, metric_id, bucket, ${SHARD}, count(*), coalesce(sum(num), 0), max(num),
-             (array_agg(timestamp ORDER BY timestamp DESC, id DESC) FILTER (WHERE num IS NOT NULL AND keep_latest))[1],
-             (array_agg(id ORDER BY timestamp DESC, id DESC) FILTER (WHERE num IS NOT NULL AND keep_latest))[1],
-             (array_agg(num ORDER BY timestamp DESC, id DESC) FILTER (WHERE num IS NOT NULL AND keep_latest))[1]
-      FROM rollup_nums GROUP BY account_id, metric_id, bucket ORDER BY account_id, metric_id, bucket
-      ${FOLD}
-      RETURNING 1),
+             max(timestamp) FILTER (WHERE rank = 1 AND has_latest),
+             max(id) FILTER (WHERE rank = 1 AND has_latest),
+             max(num) FILTER (WHERE rank = 1 AND has_latest)
+      FROM rollup_ranked GROUP BY account_id, metric_id, bucket ORDER BY account_id, metric_id, bucket
+      ${FOLD}),
     rollup_values AS (
       INSERT INTO usage_rollup_values (workspace_id, account_id, metric_id, bucket_start, value, shard)
       SELECT ${ws}::text, d.*, ${SHARD} FROM (SELECT DISTINCT account_id, metric_id, bucket, v FROM rollup_hits
                                     WHERE aggregation = 'unique_count' AND v IS NOT NULL) d
       ORDER BY 2, 3, 4, 5
-      ON CONFLICT DO NOTHING
-      RETURNING 1)`;
+      ON CONFLICT DO NOTHING)`;
 }
 
 /** The columns `rollupCtes` reads from its source, for the RETURNING clause. */
