@@ -104,7 +104,7 @@ export function ingestRoutes(app: FastifyInstance, deps: Deps) {
           schema: { tags: ['Ingestion'], summary, security: [{ writeKey: [] }, { secretKey: [] }], body: Message, response: { 200: Success, ...errorResponses } },
         },
         async (request) => {
-          await ingestSingle(ctxOf(deps, request), { type, body: request.body, bytes: request.ingestBytes ?? 0, json: request.ingestJson }, identityResolver);
+          await ingestSingle(ctxOf(deps, request), { type, body: request.body, bytes: request.ingestBytes ?? 0, json: takeJson(request) }, identityResolver);
           return { success: true as const };
         },
       );
@@ -124,11 +124,18 @@ export function ingestRoutes(app: FastifyInstance, deps: Deps) {
         },
       },
       async (request) => {
-        const result = await ingestBatch(ctxOf(deps, request), { body: request.body, bytes: request.ingestBytes ?? 0, json: request.ingestJson }, identityResolver);
+        const result = await ingestBatch(ctxOf(deps, request), { body: request.body, bytes: request.ingestBytes ?? 0, json: takeJson(request) }, identityResolver);
         return result.rejected.length ? { success: true as const, rejected: result.rejected } : { success: true as const };
       },
     );
   });
+}
+
+/** The parsed text, for the service's one scan of it; not kept on the request (up to 500 KB) while the rows are stored. */
+function takeJson(request: FastifyRequest): string | undefined {
+  const json = request.ingestJson;
+  request.ingestJson = undefined;
+  return json;
 }
 
 function tooLarge(request: FastifyRequest, bytes: number): AppError {
