@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { flushDirty, scheduleRescore, useFirmographicsProvider, type CompanyProfile, type FirmographicsProvider } from '../../src/modules/scoring/index.ts';
+import { execOn } from '../../src/modules/events/index.ts';
+import { holdAccounts } from '../../src/modules/scoring/scoring.repo.ts';
 import { startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
 
 const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });
@@ -52,34 +54,55 @@ describe('scoring freshness', () => {
     assert.deepEqual(left.map((r) => r.account_id), ['acct_b'], 'left for the flush its marking queued');
   });
 
-  it('a long flush batch holds its accounts: a flush before the hold ends leaves them dirty and the one at its end takes them', async () => {
+  it('a long flush batch holds the accounts it rescores again soon: a flush before the hold ends leaves them dirty, the one at its end takes them', async () => {
     const ws = await h.workspace({ sandbox: false });
     const t0 = new Date('2026-01-15T13:00:00.000Z');
     // A process clock that moves 400 ms at every reading: the rescore inside a flush "takes" ≥ 400 ms.
     let ticks = 0;
     const slow = { now: () => new Date(t0.getTime() + 400 * ticks++) };
     const ctxAt = (asOf: Date, clock = h.tandem.deps.clock) => ({ deps: { ...h.tandem.deps, clock }, workspaceId: ws.id, asOf, actor: { type: 'system' as const } });
-    const holds = async () => h.database.query<{ account_id: string; until: Date }>('SELECT account_id, until FROM scoring_holds WHERE workspace_id = $1 ORDER BY account_id', [ws.id]);
+    const holds = async () => h.database.query<{ account_id: string; until: Date; rescored_at: Date }>('SELECT account_id, until, rescored_at FROM scoring_holds WHERE workspace_id = $1 ORDER BY account_id', [ws.id]);
     const dirty = async () => (await h.database.query<{ account_id: string }>('SELECT account_id FROM scoring_dirty_accounts WHERE workspace_id = $1 ORDER BY account_id', [ws.id])).map((r) => r.account_id);
     const flushJobs = async () => (await h.database.query<{ run_at: Date }>(`SELECT run_at FROM jobs WHERE workspace_id = $1 AND kind = 'scoring.flush' AND status = 'pending' ORDER BY run_at`, [ws.id])).map((r) => new Date(r.run_at).toISOString());
+    const mark = async (accountIds: string[], asOf: Date) => {
+      await scheduleRescore(h.database.db, { workspaceId: ws.id, accountIds, asOf });
+      await h.database.query(`DELETE FROM jobs WHERE workspace_id = $1`, [ws.id]); // flushes are run by hand here
+    };
 
-    await scheduleRescore(h.database.db, { workspaceId: ws.id, accountIds: ['acct_busy'], asOf: t0 });
-    await h.database.query(`DELETE FROM jobs WHERE workspace_id = $1`, [ws.id]);
-    assert.equal(await flushDirty(ctxAt(new Date(t0.getTime() + 200), slow)), 1);
-    const [held] = await holds();
-    assert.equal(held.account_id, 'acct_busy');
+    // A first long batch only records the rescore: an account is held when rescored again soon.
+    await mark(['acct_busy', 'acct_once'], t0);
+    assert.equal(await flushDirty(ctxAt(new Date(t0.getTime() + 200), slow)), 2);
+    const first = await holds();
+    assert.deepEqual(first.map((r) => r.account_id), ['acct_busy', 'acct_once']);
+    for (const r of first) assert.equal(new Date(r.until).getTime(), new Date(r.rescored_at).getTime(), 'not held');
+    // The busy account has new events; the next long batch holds it.
+    const second = new Date(slow.now().getTime() + 100); // after the first flush, on the clock it ran by
+    await mark(['acct_busy'], new Date(second.getTime() - 200));
+    assert.equal(await flushDirty(ctxAt(second, slow)), 1);
+    const [held] = (await holds()).filter((r) => r.account_id === 'acct_busy');
     const until = new Date(held.until);
-    assert.ok(until.getTime() >= t0.getTime() + 200 + 3 * 400, `held for at least 2 × the batch's 400+ ms after it ended: ${until.toISOString()}`);
+    assert.ok(until.getTime() >= new Date(held.rescored_at).getTime() + 2 * 400, `held for at least 2 × the batch's 400+ ms after it ended: ${until.toISOString()}`);
     assert.deepEqual(await flushJobs(), [], 'nothing dirty waits on the hold: no flush queued');
+    // Another hot account held by a shorter batch later is released with the running hold, not before it.
+    const exec = execOn(h.database);
+    const soon = new Date(until.getTime() - 300);
+    await holdAccounts(exec, ws.id, ['acct_other'], { at: new Date(soon.getTime() - 500), hotSince: t0, until: new Date(soon.getTime() - 400) });
+    await holdAccounts(exec, ws.id, ['acct_other'], { at: soon, hotSince: t0, until: new Date(soon.getTime() + 100) });
+    assert.equal(new Date((await holds()).find((r) => r.account_id === 'acct_other')!.until).toISOString(), until.toISOString());
+    await h.database.query(`DELETE FROM scoring_holds WHERE workspace_id = $1 AND account_id = 'acct_other'`, [ws.id]);
 
-    // New events for the busy account and for a fresh one, before the hold ends.
+    // New events for the held account and for a fresh one, before the hold ends.
     const before = new Date(until.getTime() - 100);
-    await scheduleRescore(h.database.db, { workspaceId: ws.id, accountIds: ['acct_busy', 'acct_fresh'], asOf: new Date(before.getTime() - 200) });
-    await h.database.query(`DELETE FROM jobs WHERE workspace_id = $1`, [ws.id]);
+    await mark(['acct_busy', 'acct_fresh'], new Date(before.getTime() - 200));
     assert.equal(await flushDirty(ctxAt(before)), 1, 'the fresh account is rescored at once (a manual clock: no time passes, nothing more is held)');
     assert.deepEqual(await dirty(), ['acct_busy'], 'the held account stays dirty');
     assert.deepEqual(await flushJobs(), [until.toISOString()], "a flush is queued for the hold's end");
-    await h.database.query(`DELETE FROM jobs WHERE workspace_id = $1`, [ws.id]); // (that job, run by hand here)
+    // …which does not make a new event's flush wait for it.
+    const fresh = new Date(before.getTime() - 150);
+    await scheduleRescore(h.database.db, { workspaceId: ws.id, accountIds: ['acct_new'], asOf: fresh });
+    assert.deepEqual(await flushJobs(), [new Date(fresh.getTime() + 200).toISOString(), until.toISOString()]);
+    assert.equal(await flushDirty(ctxAt(new Date(fresh.getTime() + 200))), 1, 'the new account, not the held one');
+    await h.database.query(`DELETE FROM jobs WHERE workspace_id = $1`, [ws.id]);
     assert.equal(await flushDirty(ctxAt(until)), 1);
     assert.deepEqual(await dirty(), []);
     assert.deepEqual(await flushJobs(), [], 'nothing left waiting');

@@ -613,6 +613,7 @@ CREATE TABLE "scoring_holds" (
 	"workspace_id" text NOT NULL,
 	"account_id" text NOT NULL,
 	"until" timestamp with time zone NOT NULL,
+	"rescored_at" timestamp with time zone NOT NULL,
 	CONSTRAINT "scoring_holds_pk" PRIMARY KEY("workspace_id","account_id")
 );
 --> statement-breakpoint

@@ -147,9 +147,10 @@ export const scoringDirtyAccounts = pgTable(
 );
 
 /**
- * Pacing of the per-event rescore (see scoring/schedule.ts): an account rescored by a long flush is
- * not taken by another flush before `until` (workspace time); its dirty mark waits in
- * scoring_dirty_accounts meanwhile. At most one row per account, overwritten by each long flush.
+ * Pacing of the per-event rescore (see scoring/schedule.ts): when a long flush batch rescored an
+ * account (`rescored_at`) shortly after another had, no flush takes it again before `until`
+ * (workspace time); its dirty mark waits in scoring_dirty_accounts meanwhile. At most one row per
+ * account, overwritten by each long flush batch.
  */
 export const scoringHolds = pgTable(
   'scoring_holds',
@@ -157,6 +158,7 @@ export const scoringHolds = pgTable(
     workspaceId: text('workspace_id').notNull(),
     accountId: text('account_id').notNull(),
     until: instant('until').notNull(),
+    rescoredAt: instant('rescored_at').notNull(),
   },
   (t) => [primaryKey({ name: 'scoring_holds_pk', columns: [t.workspaceId, t.accountId] })],
 );

@@ -14,7 +14,7 @@ import type { JobContext, JobRegistry } from '../../jobs/registry.ts';
 import { execOn } from '../events/index.ts';
 import { getWorkspace } from '../workspaces/index.ts';
 import { runBacktest } from './backtest.service.ts';
-import { armRecompute, armScoring, armSweep, holdAfterBatch, nextMinute, scheduleFlush, scheduleRescore } from './schedule.ts';
+import { armRecompute, armScoring, armSweep, holdAfterBatch, hotWindow, nextMinute, scheduleFlush, scheduleRescore } from './schedule.ts';
 import * as repo from './scoring.repo.ts';
 import { rescore } from './scoring.service.ts';
 
@@ -44,12 +44,15 @@ export async function flushDirty(ctx: Ctx): Promise<number> {
     }
     const t1 = clock.now().getTime();
     const hold = holdAfterBatch(t1 - t0);
-    // Workspace time: this job's instant plus the time the flush has taken so far, plus the hold.
-    if (hold > 0) await repo.holdAccounts(exec, ctx.workspaceId, ids, new Date(ctx.asOf.getTime() + (t1 - started) + hold));
+    if (hold > 0) {
+      // Workspace time: this job's instant plus the time the flush has taken so far.
+      const at = ctx.asOf.getTime() + (t1 - started);
+      await repo.holdAccounts(exec, ctx.workspaceId, ids, { at: new Date(at), hotSince: new Date(at - hotWindow(t1 - t0)), until: new Date(at + hold) });
+    }
     total += ids.length;
   }
   const next = await repo.nextHoldEnd(exec, ctx.workspaceId, ctx.asOf);
-  if (next) await scheduleFlush(ctx.deps.database.db, { workspaceId: ctx.workspaceId, at: next, asOf: ctx.asOf });
+  if (next) await scheduleFlush(ctx.deps.database.db, { workspaceId: ctx.workspaceId, at: next, asOf: ctx.asOf, purpose: 'holds' });
   return total;
 }
 

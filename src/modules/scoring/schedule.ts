@@ -9,16 +9,18 @@
  * - Pacing: rescoring an account reads every event in its signal windows, however few are new, so
  *   under sustained heavy ingestion — the same accounts dirty again at every flush — back-to-back
  *   flushes would re-read the same windows several times a second, taking the database from
- *   ingestion. So the accounts a flush batch rescored are held (`scoring_holds`) for
- *   HOLD_FACTOR × the batch's duration: a flush meanwhile leaves them dirty, and the flush after
- *   the earliest hold ends takes them (`flushDirty` queues it). Rescoring the same accounts then
- *   takes at most 1 / (1 + HOLD_FACTOR) of the time, and a busy account's score trails its events
- *   by up to that hold. Accounts that were not rescored recently are never held, so the paced
- *   work cannot snowball: a flush of new accounts is as prompt as ever (at 1,000 events/s over
- *   100,000 accounts, an event's account is almost never one a recent flush rescored). A batch
- *   under MIN_HOLD_MS ÷ HOLD_FACTOR holds nothing (no bookkeeping in the usual, light case).
- *   Example: a 900 ms batch ending at 12:00:01.000 → its accounts wait until 12:00:02.800.
- *   The duration comes from the process clock (deps.clock): a test's manual clock, which does not
+ *   ingestion. So an account that a long flush batch (≥ MIN_HOLD_MS ÷ HOLD_FACTOR) rescores
+ *   again within `hotWindow` of the previous long batch that rescored it is held
+ *   (`scoring_holds`) for HOLD_FACTOR × the batch's duration: a flush meanwhile leaves it dirty,
+ *   and the flush after the earliest hold ends takes it (`flushDirty` queues that flush, debounced
+ *   apart from the events' flush, which it must not delay). Rescoring such hot accounts then takes
+ *   at most 1 / (1 + HOLD_FACTOR) of the time, and a hot account's score trails its events by up
+ *   to the hold. Other accounts are never held, so the pacing cannot snowball (a flush of new
+ *   accounts is as prompt as ever: at 1,000 events/s over 100,000 accounts, an event's account is
+ *   almost never hot), and light flushes write no bookkeeping at all.
+ *   Example: batches of 900 ms rescoring account A end at 12:00:00.000 and 12:00:01.100 (within
+ *   the hot window of 2 × 3 × 900 ms + 200 ms = 5.6 s) → A waits until 12:00:02.900.
+ *   Durations come from the process clock (deps.clock): a test's manual clock, which does not
  *   move during a flush, never holds anything unless the test moves it.
  * - Fallback sweep (`scoring.sweep`, every minute): rescores accounts with product events stored
  *   since its watermark, in case an ingestion path does not call the hook. In a sandbox it stops
@@ -46,8 +48,14 @@ export const RESCORE_DELAY_MS = 200;
 export const HOLD_FACTOR = 2;
 export const MIN_HOLD_MS = 200;
 
-/** How long the accounts of a flush batch that took `durationMs` are held: 0 (none) or HOLD_FACTOR × durationMs. */
+/** How long the hot accounts of a flush batch that took `durationMs` are held: 0 (none) or HOLD_FACTOR × durationMs. */
 export const holdAfterBatch = (durationMs: number) => (durationMs * HOLD_FACTOR >= MIN_HOLD_MS ? durationMs * HOLD_FACTOR : 0);
+
+/**
+ * An account is hot when a long batch had rescored it less than this before (a batch that took
+ * `durationMs`): twice the cycle of a held account (hold, then the batch), plus the debounce.
+ */
+export const hotWindow = (durationMs: number) => 2 * (1 + HOLD_FACTOR) * durationMs + RESCORE_DELAY_MS;
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 
@@ -64,12 +72,18 @@ export async function scheduleRescore(db: Db, input: { workspaceId: string; acco
   const ids = [...new Set(input.accountIds.filter((a): a is string => typeof a === 'string' && a.length > 0))];
   if (ids.length === 0) return;
   await repo.markDirty(execIn(db), input.workspaceId, ids, input.asOf);
-  await scheduleFlush(db, { workspaceId: input.workspaceId, at: new Date(input.asOf.getTime() + RESCORE_DELAY_MS), asOf: input.asOf });
+  await scheduleFlush(db, { workspaceId: input.workspaceId, at: new Date(input.asOf.getTime() + RESCORE_DELAY_MS), asOf: input.asOf, purpose: 'events' });
 }
 
-/** Queues the workspace's flush at `at`, debounced: while one is pending, this is a no-op (the pending one will see the same dirty set). */
-export async function scheduleFlush(db: Db, input: { workspaceId: string; at: Date; asOf: Date }): Promise<void> {
-  await enqueue(db, { workspaceId: input.workspaceId, kind: 'scoring.flush', runAt: input.at, debounceKey: 'scoring.flush', asOf: input.asOf });
+/**
+ * Queues a flush of the workspace at `at`, debounced per purpose: while one for new events
+ * ('events') is pending, another is a no-op (it will see the same dirty set); the flush for the
+ * end of a hold ('holds') is debounced apart, so that it, pending for seconds, never makes a new
+ * event's flush wait for it. Two flushes running at once take disjoint accounts (takeDirty).
+ */
+export async function scheduleFlush(db: Db, input: { workspaceId: string; at: Date; asOf: Date; purpose: 'events' | 'holds' }): Promise<void> {
+  const debounceKey = input.purpose === 'events' ? 'scoring.flush' : 'scoring.flush:holds';
+  await enqueue(db, { workspaceId: input.workspaceId, kind: 'scoring.flush', runAt: input.at, debounceKey, asOf: input.asOf });
 }
 
 /**

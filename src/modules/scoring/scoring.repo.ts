@@ -369,13 +369,21 @@ export async function takeDirty(exec: Exec, workspaceId: string, limit: number, 
   return found.map((r) => r.account_id);
 }
 
-/** These accounts are not taken by a flush before `until` (see schedule.ts, "Pacing"). */
-export async function holdAccounts(exec: Exec, workspaceId: string, accountIds: readonly string[], until: Date): Promise<void> {
+/**
+ * A long flush batch rescored these accounts at `at`: those a long batch had already rescored
+ * since `hotSince` are held until `until` — or until the latest hold of the workspace still
+ * running, if later, so that held accounts are released together rather than in ever smaller
+ * cohorts with ever shorter holds — and no flush takes them before; the others only have their
+ * rescore recorded. See schedule.ts, "Pacing".
+ */
+export async function holdAccounts(exec: Exec, workspaceId: string, accountIds: readonly string[], input: { at: Date; hotSince: Date; until: Date }): Promise<void> {
   if (accountIds.length === 0) return;
   await exec(
-    `INSERT INTO scoring_holds (workspace_id, account_id, until) SELECT $1, a, $2::timestamptz FROM unnest($3::text[]) AS a ORDER BY a
-     ON CONFLICT (workspace_id, account_id) DO UPDATE SET until = EXCLUDED.until`,
-    [workspaceId, iso(until), [...accountIds]],
+    `WITH latest AS MATERIALIZED (SELECT greatest($4::timestamptz, max(until)) AS until FROM scoring_holds WHERE workspace_id = $1)
+     INSERT INTO scoring_holds AS h (workspace_id, account_id, until, rescored_at) SELECT $1, a, $2::timestamptz, $2::timestamptz FROM unnest($5::text[]) AS a ORDER BY a
+     ON CONFLICT (workspace_id, account_id) DO UPDATE
+       SET until = CASE WHEN h.rescored_at >= $3::timestamptz THEN (SELECT until FROM latest) ELSE EXCLUDED.until END, rescored_at = EXCLUDED.rescored_at`,
+    [workspaceId, iso(input.at), iso(input.hotSince), iso(input.until), [...accountIds]],
   );
 }
 
