@@ -256,6 +256,24 @@ describe('Segment-compatible ingestion', () => {
       }
       assert.deepEqual((await send('/v1/batch', { batch: [] })).body, { success: true });
     });
+
+    it('answers 400 naming the batch context when it holds what no message may (a NUL, a lone surrogate, too deep), storing nothing', async () => {
+      let deep: Record<string, unknown> = { leaf: 1 };
+      for (let i = 0; i < 70; i++) deep = { d: deep };
+      for (const [context, words] of [
+        [{ ip: 'a\u0000b' }, 'NUL'],
+        [{ page: { title: '\ud800 alone' } }, 'surrogate'],
+        [deep, 'nests deeper'],
+      ] as const) {
+        const id = `bad-ctx-${words.replace(/ /g, '-')}`;
+        const r = await send('/v1/batch', { batch: [{ type: 'track', userId: 'c9', event: 'E', messageId: id }], context });
+        assert.equal(r.status, 400, words);
+        assert.equal(r.body.error.code, 'parameter_invalid');
+        assert.equal(r.body.error.param, 'context');
+        assert.match(r.body.error.message, new RegExp(words));
+        assert.ok(!(await stored()).some((e) => e.message_id === id), 'nothing stored');
+      }
+    });
   });
 
   describe('deduplication by messageId', () => {

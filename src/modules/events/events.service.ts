@@ -3,9 +3,9 @@ import type { Ctx, Db } from '../../context.ts';
 import type { Database } from '../../db/client.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
-import { isPlainObject, jsonMayHoldUnstorable, normalizeMessage } from './compute/normalize.ts';
+import { depthExceeds, isPlainObject, jsonMayHoldUnstorable, normalizeMessage, serializedHoldsUnstorable } from './compute/normalize.ts';
 import * as repo from './events.repo.ts';
-import { IDENTITY_TYPES, MAX_BATCH_BYTES, MAX_EVENT_BYTES, type IdentityPort, type IngestResult, type MessageType, type NormalizedMessage, type Rejection } from './events.ts';
+import { IDENTITY_TYPES, MAX_BATCH_BYTES, MAX_EVENT_BYTES, MAX_JSON_DEPTH, type IdentityPort, type IngestResult, type MessageType, type NormalizedMessage, type Rejection } from './events.ts';
 import { execIn, execOn } from './exec.ts';
 import { Combiner, type Settled } from './combine.ts';
 import { parseInstant } from '../../kernel/dates.ts';
@@ -53,6 +53,16 @@ export async function ingestBatch(ctx: Ctx, input: { body: unknown; bytes: numbe
   if (!Array.isArray(body.batch)) throw new AppError({ code: 'parameter_invalid', message: "'batch' must be an array of messages.", param: 'batch' });
   if (body.context !== undefined && body.context !== null && !isPlainObject(body.context)) {
     throw new AppError({ code: 'parameter_invalid', message: "'context' must be a JSON object.", param: 'context' });
+  }
+  // The batch context is stored inside every message's context (level 2 of a message): what a
+  // message's own checks would refuse there is refused here, for the whole batch.
+  if (isPlainObject(body.context)) {
+    if (serializedHoldsUnstorable(JSON.stringify(body.context))) {
+      throw new AppError({ code: 'parameter_invalid', message: "'context' contains a NUL character or an unpaired UTF-16 surrogate.", param: 'context' });
+    }
+    if (depthExceeds(body.context, MAX_JSON_DEPTH - 1)) {
+      throw new AppError({ code: 'parameter_invalid', message: `'context' nests deeper than ${MAX_JSON_DEPTH - 1} levels (a message may nest ${MAX_JSON_DEPTH}).`, param: 'context' });
+    }
   }
   let batchSentAt: Date | null = null;
   if (body.sentAt !== undefined && body.sentAt !== null) {

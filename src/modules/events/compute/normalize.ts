@@ -160,13 +160,20 @@ function serializedProblem(raw: Record<string, unknown>, o: NormalizeOptions): R
   if (bytes > MAX_EVENT_BYTES) {
     return err({ code: 'event_too_large', message: `The message is ${bytes} bytes; a message may be at most ${MAX_EVENT_BYTES} bytes (32 KB).`, param: whole(o) });
   }
-  // JSON.stringify writes exactly NULs and unpaired surrogates as \u escapes (an escaped
-  // backslash before them is not one).
-  if (serialized.includes('\\u') && /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i.test(serialized)) {
+  if (serializedHoldsUnstorable(serialized)) {
     return err({ code: 'parameter_invalid', message: 'The message contains a NUL character or an unpaired UTF-16 surrogate.', param: whole(o) });
   }
   if (depthExceeds(raw, MAX_JSON_DEPTH)) return err({ code: 'parameter_invalid', message: `The message nests deeper than ${MAX_JSON_DEPTH} levels.`, param: whole(o) });
   return null;
+}
+
+/**
+ * Whether a JSON.stringify output holds a NUL character or an unpaired UTF-16 surrogate, which
+ * PostgreSQL text and jsonb cannot store: JSON.stringify writes exactly those as \u escapes (an
+ * escaped backslash before them is not one).
+ */
+export function serializedHoldsUnstorable(serialized: string): boolean {
+  return serialized.includes('\\u') && /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i.test(serialized);
 }
 
 /**
@@ -277,7 +284,7 @@ function digits(s: string, from: number, n: number): number {
 }
 
 /** Whether JSON nests deeper than `max` levels (the root object is level 1). Stops at max + 1. */
-function depthExceeds(v: unknown, max: number, depth = 1): boolean {
+export function depthExceeds(v: unknown, max: number, depth = 1): boolean {
   if (depth > max) return true;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
