@@ -13,10 +13,11 @@ import { instant } from './columns.ts';
  * questions name (workspace, account, metric, hour range), which the same key serves. No foreign
  * keys (a lookup per upserted row on the ingest path); written by the metering SQL only.
  *
- * `shard`: the writing connection's (backend pid mod 16). Live traffic lands in the current hour,
+ * `shard`: the writing connection's (backend pid mod 64). Live traffic lands in the current hour,
  * so concurrent ingest statements hit the same (account, metric, hour) rows; with one row per
  * hour each would wait for the other's commit on the row lock. Per-connection rows make
- * concurrent connections write different rows; a question adds up at most 16 rows per hour.
+ * concurrent connections write different rows; a question adds up one row per connection that
+ * wrote in the hour (at most 64).
  */
 export const usageRollups = pgTable(
   'usage_rollups',

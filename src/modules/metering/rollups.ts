@@ -37,8 +37,12 @@ const NUMERIC_LITERAL = `'${NUMERIC}'`;
 const bucketOf = (ts: string) => `date_bin('1 hour', ${ts}, TIMESTAMPTZ '2000-01-01 00:00:00+00')`;
 export const HOUR_MS = 3_600_000;
 
-/** The rows this connection writes (see the schema: concurrent connections write different rows). */
-const SHARD = `(pg_backend_pid() % 16)::smallint`;
+/**
+ * The rows this connection writes (see the schema: concurrent connections write different rows).
+ * A pool's connections usually start together and get nearby pids: modulo 64, any 64 consecutive
+ * pids write different rows (modulo 16, pids 16 apart shared rows and waited on each other).
+ */
+const SHARD = `(pg_backend_pid() % 64)::smallint`;
 
 /**
  * Folding one rollup row (`excluded`) into another (`r`): counts and sums add, max is the
