@@ -17,6 +17,15 @@ export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 
 export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
+export interface QueryOptions {
+  /**
+   * PostgreSQL: run it as a named prepared statement — parsed once per connection, and planned
+   * once when the planner settles on a generic plan — for a hot statement whose text never
+   * changes (the name must always go with the same text). PGlite ignores it.
+   */
+  name?: string;
+}
+
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   readonly db: Db;
@@ -25,7 +34,7 @@ export interface Database {
    * Never call it (or `db`) from inside a transaction callback: on PGlite there is one
    * connection and it would wait for the transaction forever. Use the `tx` you were given.
    */
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(text: string, params?: unknown[], opts?: QueryOptions): Promise<T[]>;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /** Underlying handles for the few places that need driver features (COPY, clone). */
@@ -77,8 +86,8 @@ async function openPostgres(url: string, max: number, applicationName: string): 
     db,
     pool,
     describe: `PostgreSQL ${safeUrl}`,
-    async query<T>(text: string, params?: unknown[]) {
-      const r = await pool.query(text, params as unknown[]);
+    async query<T>(text: string, params?: unknown[], opts?: QueryOptions) {
+      const r = opts?.name ? await pool.query({ text, values: params as unknown[], name: opts.name }) : await pool.query(text, params as unknown[]);
       return r.rows as T[];
     },
     async migrate() {
@@ -122,7 +131,7 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
     db,
     pglite: client,
     describe: inMemory ? 'PGlite (in memory)' : `PGlite ${opts.dataDir}`,
-    async query<T>(text: string, params?: unknown[]) {
+    async query<T>(text: string, params?: unknown[], _opts?: QueryOptions) {
       const r = await client.query<T>(text, params as unknown[]);
       return r.rows;
     },

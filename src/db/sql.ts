@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import pg from 'pg';
-import type { Db } from './client.ts';
+import type { Db, QueryOptions } from './client.ts';
 
 /** Runs raw SQL through drizzle (inside a transaction when given `tx`) and returns the rows. */
 export async function rows<T = Record<string, unknown>>(tx: Db, query: SQL): Promise<T[]> {
@@ -34,13 +34,13 @@ interface RawClient {
  * paths that run many short statements in one transaction (identity writes). Null when the
  * session's client is not one we know, so callers fall back to drizzle.
  */
-export function rawIn(tx: Db): (<T>(text: string, params: unknown[]) => Promise<T[]>) | null {
+export function rawIn(tx: Db): (<T>(text: string, params: unknown[], opts?: QueryOptions) => Promise<T[]>) | null {
   const found: unknown = (tx as unknown as { session?: { client?: unknown } }).session?.client;
   if (!found || typeof (found as RawClient).query !== 'function') return null;
   const client = found as RawClient;
   // node-postgres: a Client / PoolClient / Pool (all take a query config object); else PGlite (or its transaction).
   const isNodePg = found instanceof pg.Client || found instanceof pg.Pool || 'release' in client || 'connection' in client;
-  if (isNodePg) return async <T>(text: string, params: unknown[]) => (await client.query({ text, values: params, types: PG_TYPES })).rows as T[];
+  if (isNodePg) return async <T>(text: string, params: unknown[], opts?: QueryOptions) => (await client.query({ text, values: params, types: PG_TYPES, name: opts?.name })).rows as T[];
   return async <T>(text: string, params: unknown[]) => (await client.query(text, params, PGLITE_OPTIONS)).rows as T[];
 }
 

@@ -1,6 +1,7 @@
 /** Product events: the Segment-compatible message model, limits, and the identity port. */
 import type { Ctx, Db } from '../../context.ts';
 import type { ErrorCode } from '../../kernel/errors.ts';
+import type { QueryOptions } from '../../db/client.ts';
 
 export const MESSAGE_TYPES = ['track', 'identify', 'group', 'page', 'screen', 'alias'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -57,8 +58,11 @@ export interface IngestResult {
   rejected: Rejection[];
 }
 
-/** Raw parameterised SQL, on the shared connection or inside a transaction (see `execIn`). */
-export type Exec = <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
+/**
+ * Raw parameterised SQL, on the shared connection or inside a transaction (see `execIn`).
+ * `opts.name` makes it a named prepared statement on PostgreSQL (see `Database.query`).
+ */
+export type Exec = <T = Record<string, unknown>>(text: string, params?: unknown[], opts?: QueryOptions) => Promise<T[]>;
 
 /**
  * Identity resolution, implemented by the accounts module and handed to `ingest` by the route

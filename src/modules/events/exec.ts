@@ -1,11 +1,11 @@
 import type { Db } from '../../context.ts';
-import type { Database } from '../../db/client.ts';
+import type { Database, QueryOptions } from '../../db/client.ts';
 import { numberedSql, rawIn, rows } from '../../db/sql.ts';
 import type { Exec } from './events.ts';
 
 /** Raw SQL on the shared connection(s): for statements that stand alone (autocommit). */
 export function execOn(database: Database): Exec {
-  return (text, params) => database.query(text, params);
+  return (text, params, opts) => database.query(text, params, opts);
 }
 
 /**
@@ -15,6 +15,6 @@ export function execOn(database: Database): Exec {
  */
 export function execIn(tx: Db): Exec {
   const raw = rawIn(tx);
-  if (raw) return <T>(text: string, params: unknown[] = []) => raw<T>(text, params);
+  if (raw) return <T>(text: string, params: unknown[] = [], opts?: QueryOptions) => raw<T>(text, params, opts);
   return <T>(text: string, params: unknown[] = []) => rows<T>(tx, numberedSql(text, params));
 }
