@@ -1,4 +1,5 @@
 import type { Database } from '../db/client.ts';
+import { embeddedMaintenanceIntervalMs, startEmbeddedMaintenance } from '../db/maintenance.ts';
 import { createTandem } from '../tandem.ts';
 import { dbConfig, explain, fail, openConfigured } from './config.ts';
 import { DEFAULT_DEMO_ACCOUNTS, DEFAULT_DEMO_MONTHS, seedDemo, summaryLines, type SeedResult } from './demo.ts';
@@ -20,6 +21,12 @@ export async function serve(opts: ServeOptions): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number; got '${portText}'`, 2);
   const host = opts.host ?? process.env.HOST ?? '127.0.0.1';
   const cfg = dbConfig(opts);
+  let maintenanceMs = 0;
+  try {
+    maintenanceMs = embeddedMaintenanceIntervalMs();
+  } catch (e) {
+    fail((e as Error).message, 2);
+  }
   const t0 = Date.now();
   let database: Database;
   try {
@@ -28,14 +35,18 @@ export async function serve(opts: ServeOptions): Promise<void> {
   } catch (e) {
     fail(explain(e));
   }
-  const tandem = await createTandem({ database, logLevel: process.env.LOG_LEVEL ?? 'warn' });
   const log = (s: string) => process.stdout.write(`${s}\n`);
+  // PGlite has no autovacuum process; this timer does its job (nothing on PostgreSQL). Stopped
+  // before the database closes on every way out below.
+  const stopMaintenance = startEmbeddedMaintenance(database, { intervalMs: maintenanceMs, log });
+  const tandem = await createTandem({ database, logLevel: process.env.LOG_LEVEL ?? 'warn' });
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
     log(`tandem: ${signal} received, shutting down`);
+    await stopMaintenance();
     await tandem.close().catch(() => undefined);
     await database.close().catch(() => undefined);
     process.exit(0);
@@ -58,6 +69,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
         log,
       });
     } catch (e) {
+      await stopMaintenance();
       await tandem.close().catch(() => undefined);
       await database.close().catch(() => undefined);
       fail(`building the demo company failed: ${explain(e)}`);
@@ -70,6 +82,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     try {
       await tandem.app.listen({ port, host });
     } catch (e) {
+      await stopMaintenance();
       await database.close();
       fail(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
     }
