@@ -14,7 +14,7 @@ import type { JobContext, JobRegistry } from '../../jobs/registry.ts';
 import { execOn } from '../events/index.ts';
 import { getWorkspace } from '../workspaces/index.ts';
 import { runBacktest } from './backtest.service.ts';
-import { armRecompute, armScoring, armSweep, holdAfterBatch, hotWindow, nextMinute, scheduleFlush, scheduleRescore } from './schedule.ts';
+import { armRecompute, armScoring, armSweep, holdAfterBatch, hotWindow, maxHoldAfterBatch, nextMinute, scheduleFlush, scheduleRescore } from './schedule.ts';
 import * as repo from './scoring.repo.ts';
 import { rescore } from './scoring.service.ts';
 
@@ -47,7 +47,7 @@ export async function flushDirty(ctx: Ctx): Promise<number> {
     if (hold > 0) {
       // Workspace time: this job's instant plus the time the flush has taken so far.
       const at = ctx.asOf.getTime() + (t1 - started);
-      await repo.holdAccounts(exec, ctx.workspaceId, ids, { at: new Date(at), hotSince: new Date(at - hotWindow(t1 - t0)), until: new Date(at + hold) });
+      await repo.holdAccounts(exec, ctx.workspaceId, ids, { at: new Date(at), hotSince: new Date(at - hotWindow(t1 - t0)), holdMs: hold, maxHoldMs: maxHoldAfterBatch(t1 - t0) });
     }
     total += ids.length;
   }

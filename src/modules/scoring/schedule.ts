@@ -13,13 +13,18 @@
  *   again within `hotWindow` of the previous long batch that rescored it is held
  *   (`scoring_holds`) for HOLD_FACTOR × the batch's duration: a flush meanwhile leaves it dirty,
  *   and the flush after the earliest hold ends takes it (`flushDirty` queues that flush, debounced
- *   apart from the events' flush, which it must not delay). Rescoring such hot accounts then takes
- *   at most 1 / (1 + HOLD_FACTOR) of the time, and a hot account's score trails its events by up
- *   to the hold. Other accounts are never held, so the pacing cannot snowball (a flush of new
- *   accounts is as prompt as ever: at 1,000 events/s over 100,000 accounts, an event's account is
- *   almost never hot), and light flushes write no bookkeeping at all.
+ *   apart from the events' flush, which it must not delay). An account still hot when its hold
+ *   ends is held twice as long as the last time, up to MAX_HOLD_FACTOR × the batch's duration
+ *   (`holdAccounts`): rescoring accounts that stay hot then takes at most 1 / (1 + MAX_HOLD_FACTOR)
+ *   of the time — on PGlite, where re-scoring shares the one thread with ingestion, 1 / 3 of it
+ *   was still the largest single cost of the ingest bench — and a hot account's score trails its
+ *   events by up to its hold. Other accounts are never held, so the pacing cannot snowball (a
+ *   flush of new accounts is as prompt as ever: at 1,000 events/s over 100,000 accounts, an
+ *   event's account is almost never hot, and one hot once is held only HOLD_FACTOR × the batch),
+ *   and light flushes write no bookkeeping at all.
  *   Example: batches of 900 ms rescoring account A end at 12:00:00.000 and 12:00:01.100 (within
- *   the hot window of 2 × 3 × 900 ms + 200 ms = 5.6 s) → A waits until 12:00:02.900.
+ *   the hot window of 2 × 3 × 900 ms + 200 ms = 5.6 s) → A waits until 12:00:02.900; rescored
+ *   by a 900 ms batch again at 12:00:03.800, it waits 3.6 s, and from then on 7.2 s.
  *   Durations come from the process clock (deps.clock): a test's manual clock, which does not
  *   move during a flush, never holds anything unless the test moves it.
  * - Fallback sweep (`scoring.sweep`, every minute): rescores accounts with product events stored
@@ -48,8 +53,13 @@ export const RESCORE_DELAY_MS = 200;
 export const HOLD_FACTOR = 2;
 export const MIN_HOLD_MS = 200;
 
-/** How long the hot accounts of a flush batch that took `durationMs` are held: 0 (none) or HOLD_FACTOR × durationMs. */
+/** Holds of an account that stays hot double up to MAX_HOLD_FACTOR × the batch's duration. */
+export const MAX_HOLD_FACTOR = 8;
+
+/** How long the hot accounts of a flush batch that took `durationMs` are held at first: 0 (none) or HOLD_FACTOR × durationMs. */
 export const holdAfterBatch = (durationMs: number) => (durationMs * HOLD_FACTOR >= MIN_HOLD_MS ? durationMs * HOLD_FACTOR : 0);
+/** The longest hold after a batch that took `durationMs` (an account hot batch after batch). */
+export const maxHoldAfterBatch = (durationMs: number) => durationMs * MAX_HOLD_FACTOR;
 
 /**
  * An account is hot when a long batch had rescored it less than this before (a batch that took

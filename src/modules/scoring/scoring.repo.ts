@@ -377,20 +377,34 @@ export async function takeDirty(exec: Exec, workspaceId: string, limit: number, 
 }
 
 /**
- * A long flush batch rescored these accounts at `at`: those a long batch had already rescored
- * since `hotSince` are held until `until` — or until the latest hold of the workspace still
- * running, if later, so that held accounts are released together rather than in ever smaller
- * cohorts with ever shorter holds — and no flush takes them before; the others only have their
- * rescore recorded. See schedule.ts, "Pacing".
+ * A long flush batch rescored these accounts at `at`. Those a long batch had already rescored
+ * recently are hot, and held; the others only have their rescore recorded. See schedule.ts,
+ * "Pacing". For a hot account:
+ * - its hold doubles its previous one (`until − rescored_at` of its row: 0 when it was not
+ *   held; at most `maxHoldMs`), from `holdMs` up to `maxHoldMs` — an account hot batch after batch is rescored ever
+ *   less often, one hot once is held briefly;
+ * - "recently" is since `hotSince`, moved back by twice its previous hold, so that an account
+ *   coming out of a long hold and rescored again at once is still hot (its cycle is hold + batch);
+ * - it is released with the latest hold of the workspace still running, if that ends later —
+ *   held cohorts are released together rather than in ever smaller ones with ever shorter
+ *   holds — but never later than twice its own hold after `at`: an account hot for the first
+ *   time is not kept waiting as long as the cohorts that have been hot for many batches.
+ * Example (holdMs 800, maxHoldMs 3,200): hot three batches in a row → held 800, 1,600, 3,200 ms.
  */
-export async function holdAccounts(exec: Exec, workspaceId: string, accountIds: readonly string[], input: { at: Date; hotSince: Date; until: Date }): Promise<void> {
+export async function holdAccounts(exec: Exec, workspaceId: string, accountIds: readonly string[], input: { at: Date; hotSince: Date; holdMs: number; maxHoldMs: number }): Promise<void> {
   if (accountIds.length === 0) return;
+  // Its previous hold, no longer than the cap (an alignment may have made it longer).
+  const previous = `least($5::interval, greatest(h.until - h.rescored_at, interval '0'))`;
+  const hold = `least($5::interval, greatest($4::interval, 2 * ${previous}))`;
   await exec(
-    `WITH latest AS MATERIALIZED (SELECT greatest($4::timestamptz, max(until)) AS until FROM scoring_holds WHERE workspace_id = $1)
-     INSERT INTO scoring_holds AS h (workspace_id, account_id, until, rescored_at) SELECT $1, a, $2::timestamptz, $2::timestamptz FROM unnest($5::text[]) AS a ORDER BY a
+    `WITH latest AS MATERIALIZED (SELECT max(until) AS until FROM scoring_holds WHERE workspace_id = $1)
+     INSERT INTO scoring_holds AS h (workspace_id, account_id, until, rescored_at) SELECT $1, a, $2::timestamptz, $2::timestamptz FROM unnest($6::text[]) AS a ORDER BY a
      ON CONFLICT (workspace_id, account_id) DO UPDATE
-       SET until = CASE WHEN h.rescored_at >= $3::timestamptz THEN (SELECT until FROM latest) ELSE EXCLUDED.until END, rescored_at = EXCLUDED.rescored_at`,
-    [workspaceId, iso(input.at), iso(input.hotSince), iso(input.until), [...accountIds]],
+       SET until = CASE WHEN h.rescored_at >= $3::timestamptz - 2 * ${previous}
+                        THEN greatest($2::timestamptz + ${hold}, least((SELECT until FROM latest), $2::timestamptz + 2 * ${hold}))
+                        ELSE EXCLUDED.until END,
+           rescored_at = EXCLUDED.rescored_at`,
+    [workspaceId, iso(input.at), iso(input.hotSince), `${Math.round(input.holdMs)} milliseconds`, `${Math.round(Math.max(input.holdMs, input.maxHoldMs))} milliseconds`, [...accountIds]],
   );
 }
 
