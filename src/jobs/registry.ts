@@ -12,7 +12,17 @@ export interface JobContext extends Ctx {
  */
 export type JobHandler =
   | { transactional: true; run: (tx: Db, ctx: JobContext) => Promise<void> }
-  | { transactional: false; run: (ctx: JobContext) => Promise<void> };
+  | {
+      transactional: false;
+      run: (ctx: JobContext) => Promise<void>;
+      /**
+       * Optional: several jobs of this kind, of one workspace, claimed together, in one call —
+       * with the effect of running each (set-based work: a thousand signups rescored in fifty
+       * calls rather than a thousand). Their contexts share the workspace and instant. Should it
+       * fail, each job is run alone with `run`, so a failure belongs to its own job.
+       */
+      runMany?: (ctxs: JobContext[]) => Promise<void>;
+    };
 
 export interface RecurringSchedule {
   kind: string;

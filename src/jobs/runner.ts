@@ -129,18 +129,76 @@ export class JobRunner {
     }
   }
 
-  /** Runs due jobs until none is left (or `maxJobs` ran). Returns how many ran. */
+  /**
+   * Runs several claimed jobs of one kind, workspace and instant through the handler's `runMany`,
+   * then marks them done together. Should `runMany` fail, each job runs alone (`execute`): the
+   * handler is non-transactional, hence idempotent, so work it did before failing may be done again.
+   */
+  async executeMany(jobs: ClaimedJob[]): Promise<void> {
+    const handler = this.deps.registry.get(jobs[0].kind);
+    if (!handler || handler.transactional || !handler.runMany) {
+      for (const job of jobs) await this.execute(job);
+      return;
+    }
+    const ctxs = jobs.map((job): JobContext => ({
+      deps: this.deps,
+      workspaceId: job.workspace_id ?? '',
+      asOf: job.as_of,
+      actor: { type: 'system', id: job.kind },
+      job: { id: job.id, kind: job.kind, payload: job.payload, attempts: job.attempts, runAt: job.run_at },
+    }));
+    try {
+      await handler.runMany(ctxs);
+    } catch (e) {
+      this.deps.log.warn({ kind: jobs[0].kind, jobs: jobs.length, err: e instanceof Error ? e.message : String(e) }, 'jobs run together failed; running each alone');
+      for (const job of jobs) await this.execute(job);
+      return;
+    }
+    await this.deps.database.db.execute(sql`UPDATE jobs SET status = 'done', finished_at = ${jobs[0].as_of}, locked_by = NULL, locked_until = NULL, last_error = NULL
+      WHERE id = ANY(${sql.param(jobs.map((j) => j.id))}::text[]) AND locked_by = ${this.workerId}`);
+  }
+
+  /**
+   * Runs due jobs until none is left (or `maxJobs` ran). Returns how many ran. Within a claimed
+   * batch, the jobs of a kind whose handler has `runMany` are run together per workspace and
+   * instant, at the place of the first of them (jobs of different kinds do not wait on one
+   * another's order: each runs and retries on its own).
+   */
   async drain(maxJobs = 100_000): Promise<number> {
     let ran = 0;
     while (ran < maxJobs) {
       const batch = await this.claimDue(Math.min(this.opts.batch ?? 20, maxJobs - ran));
       if (batch.length === 0) break;
-      for (const job of batch) {
-        await this.execute(job);
-        ran++;
+      for (const group of this.groupsOf(batch)) {
+        if (group.length > 1) await this.executeMany(group);
+        else await this.execute(group[0]);
+        ran += group.length;
       }
     }
     return ran;
+  }
+
+  /** The batch in order, jobs that may run together (see `drain`) gathered at the first one's place. */
+  private groupsOf(batch: ClaimedJob[]): ClaimedJob[][] {
+    const groups: ClaimedJob[][] = [];
+    const byKey = new Map<string, ClaimedJob[]>();
+    for (const job of batch) {
+      const handler = this.deps.registry.get(job.kind);
+      const together = handler && !handler.transactional && handler.runMany && job.workspace_id && !this.deps.registry.recurring.some((r) => r.kind === job.kind);
+      if (!together) {
+        groups.push([job]);
+        continue;
+      }
+      const key = `${job.kind}|${job.workspace_id}|${job.as_of.getTime()}`;
+      const group = byKey.get(key);
+      if (group) group.push(job);
+      else {
+        const fresh = [job];
+        byKey.set(key, fresh);
+        groups.push(fresh);
+      }
+    }
+    return groups;
   }
 
   /** Poll loop for worker processes. `notify()` wakes it early after a commit that enqueued work. */

@@ -133,6 +133,45 @@ describe('job queue', () => {
     assert.ok([...ran.values()].every((n) => n === 1));
   });
 
+  it('runs the claimed jobs of a kind with runMany together, per workspace; when that fails, each alone', async () => {
+    const calls: string[][] = [];
+    const single: string[] = [];
+    let failTogether = false;
+    h.tandem.deps.registry.handle('test.many', {
+      transactional: false,
+      async run(ctx) {
+        single.push(String(ctx.job.payload.n));
+        if (ctx.job.payload.n === 'bad') throw new Error('bad job');
+      },
+      async runMany(ctxs) {
+        assert.ok(ctxs.every((c) => c.workspaceId === ctxs[0].workspaceId && c.asOf.getTime() === ctxs[0].asOf.getTime()));
+        calls.push(ctxs.map((c) => `${c.workspaceId === a.id ? 'a' : 'b'}:${String(c.job.payload.n)}`));
+        if (failTogether) throw new Error('together failed');
+      },
+    });
+    const a = await h.workspace({ sandbox: false });
+    const b = await h.workspace({ sandbox: false });
+    const now = h.clock.now();
+    const put = (ws: string, n: string) => enqueue(h.database.db, { workspaceId: ws, kind: 'test.many', runAt: now, payload: { n } });
+    for (const [ws, n] of [[a.id, '1'], [b.id, '2'], [a.id, '3'], [a.id, '4'], [b.id, '5']] as const) await put(ws, n);
+    const runner = new JobRunner(h.tandem.deps, { batch: 10 });
+    assert.equal(await runner.drain(), 5);
+    assert.deepEqual(calls.map((c) => [...c].sort()).sort(), [['a:1', 'a:3', 'a:4'], ['b:2', 'b:5']]);
+    assert.deepEqual(single, [], 'none ran alone');
+    const done = await h.database.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE kind = 'test.many' AND status = 'done'`);
+    assert.equal(done[0].n, 5);
+
+    // runMany fails: each job runs alone, and only the one that fails again is retried.
+    calls.length = 0;
+    failTogether = true;
+    for (const n of ['6', 'bad', '7']) await put(a.id, n);
+    assert.equal(await runner.drain(), 3);
+    assert.equal(calls.length, 1);
+    assert.deepEqual([...single].sort(), ['6', '7', 'bad']);
+    const states = await h.database.query<{ n: string; status: string }>(`SELECT payload->>'n' AS n, status FROM jobs WHERE kind = 'test.many' AND payload->>'n' IN ('6', '7', 'bad') ORDER BY 1`);
+    assert.deepEqual(states.map((r) => [r.n, r.status]), [['6', 'done'], ['7', 'done'], ['bad', 'pending']]);
+  });
+
   it('is idempotent by dedupe key', async () => {
     const now = h.clock.now();
     for (let i = 0; i < 3; i++) await enqueue(h.database.db, { workspaceId: null, kind: 'test.count', runAt: now, dedupeKey: 'once' });

@@ -4,6 +4,7 @@ import { flushDirty, scheduleRescore, useFirmographicsProvider, type CompanyProf
 import { execOn } from '../../src/modules/events/index.ts';
 import { holdAccounts } from '../../src/modules/scoring/scoring.repo.ts';
 import { startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
+import type { JobContext } from '../../src/jobs/registry.ts';
 
 const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });
 
@@ -40,6 +41,34 @@ describe('scoring freshness', () => {
     h.clock.advance(200);
     await h.tandem.runner.drain();
     assert.equal(await stored(live.id, acct.id), '7.3', 'upgrade click: behavior 14 + 15 = 29; × 25% = 7.25 → 7.3');
+  });
+
+  it('accounts created in bulk get their fit at signup from set-based rescores, a claimed batch at a time', async () => {
+    const live = await h.workspace({ sandbox: false });
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await h.api(live).post('/v1/accounts', { name: `Bulk ${i}`, external_id: `bulk-${i}`, employees: 120, industry: 'Software' });
+      assert.equal(r.status, 200);
+      ids.push(r.body.id);
+    }
+    const pending = await h.database.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE workspace_id = $1 AND kind = 'deliver:scoring.accounts' AND status = 'pending'`, [live.id]);
+    assert.equal(pending[0].n, 6, 'one delivery per signup');
+    const handler = h.tandem.deps.registry.get('deliver:scoring.accounts') as { runMany?: (ctxs: JobContext[]) => Promise<void> };
+    const runMany = handler.runMany!;
+    const groups: number[] = [];
+    handler.runMany = (ctxs) => (groups.push(ctxs.length), runMany(ctxs));
+    try {
+      await h.tandem.runner.drain();
+    } finally {
+      handler.runMany = runMany;
+    }
+    assert.deepEqual(groups, [6], 'the six deliveries in one call (the runner claims up to 20 jobs at once)');
+    for (const id of ids) assert.equal(await stored(live.id, id), '19.6', 'fit 120 employees → 26 + Software → 30 = 56; × 35% = 19.6');
+    const snaps = await h.database.query<{ account_id: string; reason: string }>(
+      'SELECT account_id, reason FROM scoring_snapshots WHERE workspace_id = $1 ORDER BY account_id',
+      [live.id],
+    );
+    assert.deepEqual(snaps.map((r) => [r.account_id, r.reason]), [...ids].sort().map((id) => [id, 'signup']));
   });
 
   it('a flush takes only accounts marked before its instant (later events are invisible to it)', async () => {

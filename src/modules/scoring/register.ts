@@ -76,6 +76,24 @@ export async function sweep(ctx: Ctx): Promise<{ found: boolean; more: boolean }
   return { found: lastId !== null, more: events === SWEEP_EVENTS };
 }
 
+/**
+ * Fit at signup (`account.created`) and after firmographic changes (`account.updated`), for the
+ * accounts of these deliveries (one workspace, one instant): one rescore per reason, as each
+ * delivery alone would do it — a rescore reads the account as it is now, whichever came first.
+ */
+async function rescoreAccounts(ctxs: JobContext[]): Promise<void> {
+  const ctx = ctxs[0];
+  const signups = new Set<string>();
+  const updates = new Set<string>();
+  for (const c of ctxs) {
+    const accountId = (c.job.payload.data as { account?: { id?: string } } | undefined)?.account?.id;
+    if (accountId) (c.job.payload.type === 'account.created' ? signups : updates).add(accountId);
+  }
+  if (signups.size) await rescore(ctx, { accountIds: [...signups], reason: 'signup' });
+  if (updates.size) await rescore(ctx, { accountIds: [...updates], reason: 'firmographics' });
+  if (signups.size) await armScoring(ctx.deps.database.db, ctx);
+}
+
 export function registerScoring(registry: JobRegistry): void {
   registry.afterIngest(async (ctx, accountIds) => {
     await scheduleRescore(ctx.deps.database.db, { workspaceId: ctx.workspaceId, accountIds, asOf: ctx.asOf });
@@ -124,14 +142,9 @@ export function registerScoring(registry: JobRegistry): void {
     types: ['account.created', 'account.updated'],
     handler: {
       transactional: false,
-      async run(ctx: JobContext) {
-        const data = ctx.job.payload.data as { account?: { id?: string } } | undefined;
-        const accountId = data?.account?.id;
-        if (!accountId) return;
-        const signup = ctx.job.payload.type === 'account.created';
-        await rescore(ctx, { accountIds: [accountId], reason: signup ? 'signup' : 'firmographics' });
-        if (signup) await armScoring(ctx.deps.database.db, ctx);
-      },
+      run: (ctx: JobContext) => rescoreAccounts([ctx]),
+      // Accounts created in bulk (an import, a burst of group calls): rescored set-based, a claimed batch at a time.
+      runMany: rescoreAccounts,
     },
   });
 }
