@@ -76,6 +76,17 @@ export class JobRunner {
       .sort((a, b) => a.run_at.getTime() - b.run_at.getTime() || a.id.localeCompare(b.id));
   }
 
+  /** What a handler gets: the job's workspace, its instant on the workspace clock, the job itself. */
+  private contextOf(job: ClaimedJob): JobContext {
+    return {
+      deps: this.deps,
+      workspaceId: job.workspace_id ?? '',
+      asOf: job.as_of,
+      actor: { type: 'system', id: job.kind },
+      job: { id: job.id, kind: job.kind, payload: job.payload, attempts: job.attempts, runAt: job.run_at },
+    };
+  }
+
   /**
    * Runs one claimed job and records the outcome. A transactional handler's work and the
    * job's completion commit together; a failure rolls the work back and reschedules the job
@@ -84,13 +95,7 @@ export class JobRunner {
   async execute(job: ClaimedJob): Promise<'done' | 'retry' | 'dead'> {
     const handler = this.deps.registry.get(job.kind);
     const db = this.deps.database.db;
-    const ctx: JobContext = {
-      deps: this.deps,
-      workspaceId: job.workspace_id ?? '',
-      asOf: job.as_of,
-      actor: { type: 'system', id: job.kind },
-      job: { id: job.id, kind: job.kind, payload: job.payload, attempts: job.attempts, runAt: job.run_at },
-    };
+    const ctx = this.contextOf(job);
     const finish = sql`UPDATE jobs SET status = 'done', finished_at = ${job.as_of}, locked_by = NULL, locked_until = NULL, last_error = NULL
       WHERE id = ${job.id} AND locked_by = ${this.workerId}`;
     try {
@@ -140,13 +145,7 @@ export class JobRunner {
       for (const job of jobs) await this.execute(job);
       return;
     }
-    const ctxs = jobs.map((job): JobContext => ({
-      deps: this.deps,
-      workspaceId: job.workspace_id ?? '',
-      asOf: job.as_of,
-      actor: { type: 'system', id: job.kind },
-      job: { id: job.id, kind: job.kind, payload: job.payload, attempts: job.attempts, runAt: job.run_at },
-    }));
+    const ctxs = jobs.map((job) => this.contextOf(job));
     try {
       await handler.runMany(ctxs);
     } catch (e) {
