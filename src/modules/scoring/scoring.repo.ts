@@ -380,9 +380,9 @@ export async function takeDirty(exec: Exec, workspaceId: string, limit: number, 
  * A long flush batch rescored these accounts at `at`. Those a long batch had already rescored
  * recently are hot, and held; the others only have their rescore recorded. See schedule.ts,
  * "Pacing". For a hot account:
- * - its hold doubles its previous one (`until − rescored_at` of its row: 0 when it was not
- *   held; at most `maxHoldMs`), from `holdMs` up to `maxHoldMs` — an account hot batch after batch is rescored ever
- *   less often, one hot once is held briefly;
+ * - its hold doubles its previous one (`until − rescored_at` of its row, counted as at most
+ *   `maxHoldMs`: 0 when it was not held), from `holdMs` up to `maxHoldMs` — an account hot batch
+ *   after batch is rescored ever less often, one hot once is held briefly;
  * - "recently" is since `hotSince`, moved back by twice its previous hold, so that an account
  *   coming out of a long hold and rescored again at once is still hot (its cycle is hold + batch);
  * - it is released with the latest hold of the workspace still running, if that ends later —
