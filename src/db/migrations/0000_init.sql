@@ -204,7 +204,7 @@ CREATE TABLE "prices" (
 );
 --> statement-breakpoint
 CREATE TABLE "product_events" (
-	"id" text PRIMARY KEY NOT NULL,
+	"id" text NOT NULL,
 	"workspace_id" text NOT NULL,
 	"message_id" text NOT NULL,
 	"type" text NOT NULL,
@@ -219,6 +219,7 @@ CREATE TABLE "product_events" (
 	"properties" jsonb,
 	"traits" jsonb,
 	"context" jsonb,
+	CONSTRAINT "product_events_pkey" PRIMARY KEY("workspace_id","id"),
 	CONSTRAINT "product_events_type" CHECK ("product_events"."type" IN ('track', 'identify', 'group', 'page', 'screen', 'alias')),
 	CONSTRAINT "product_events_identity" CHECK ("product_events"."user_id" IS NOT NULL OR "product_events"."anonymous_id" IS NOT NULL)
 );

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { check, index, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { instant } from './columns.ts';
 
 /**
@@ -8,6 +8,10 @@ import { instant } from './columns.ts';
  *
  * The hot table: every index costs on insert (each full index here costs ~20% of insert
  * throughput on PostgreSQL), so only what queries need —
+ * - (workspace, id) PRIMARY KEY: ids are time-sortable, so a workspace's events in the order
+ *   they were stored — scoring's sweep reads "this workspace's events after id X" and "its
+ *   newest event" as a range of its own. Keyed by id alone, those scans walked every other
+ *   workspace's newer events on a shared database.
  * - (workspace, message_id) UNIQUE: dedupe for good; a retried batch never double-counts.
  * - (workspace, account, timestamp, id): timelines, metering, merges re-pointing an account.
  * - (workspace, user_id, anonymous_id) WHERE account_id IS NULL: attaching a user's (or an
@@ -20,7 +24,7 @@ import { instant } from './columns.ts';
 export const productEvents = pgTable(
   'product_events',
   {
-    id: text('id').primaryKey(),
+    id: text('id').notNull(),
     workspaceId: text('workspace_id').notNull(),
     messageId: text('message_id').notNull(),
     type: text('type').notNull(),
@@ -42,6 +46,7 @@ export const productEvents = pgTable(
     context: jsonb('context').$type<Record<string, unknown>>(),
   },
   (t) => [
+    primaryKey({ name: 'product_events_pkey', columns: [t.workspaceId, t.id] }),
     uniqueIndex('product_events_message').on(t.workspaceId, t.messageId),
     // id COLLATE "C": the timeline's tie-break compares ids bytewise, whatever the database collation.
     index('product_events_account_time').on(t.workspaceId, t.accountId, t.timestamp, sql`${t.id} COLLATE "C"`),

@@ -443,7 +443,7 @@ export async function setState(exec: Exec, workspaceId: string, at: Date, patch:
   );
 }
 
-/** The newest product event id of the workspace (ids are time-sortable). */
+/** The newest product event id of the workspace (ids are time-sortable): one entry of the (workspace, id) key. */
 export async function newestEventId(exec: Exec, workspaceId: string): Promise<string | null> {
   const [r] = await exec<{ id: string }>('SELECT id FROM product_events WHERE workspace_id = $1 ORDER BY id DESC LIMIT 1', [workspaceId]);
   return r?.id ?? null;
@@ -451,8 +451,10 @@ export async function newestEventId(exec: Exec, workspaceId: string): Promise<st
 
 /**
  * Accounts with product events stored after `afterId`, for the fallback sweep: a range scan of
- * the primary key (ids are time-sortable). The comparison uses the column's collation so the
- * index serves it; ids sort by time under the C collation (Tandem's databases; PGlite's default).
+ * the (workspace, id) primary key (ids are time-sortable), so it reads this workspace's events
+ * only, however many others a shared database stores. The comparison uses the column's
+ * collation so the index serves it; ids sort by time under the C collation (Tandem's databases;
+ * PGlite's default).
  */
 export async function accountsWithEventsAfter(exec: Exec, workspaceId: string, afterId: string, limit: number): Promise<{ accountIds: string[]; lastId: string | null; events: number }> {
   const found = await exec<{ id: string; account_id: string | null }>(
