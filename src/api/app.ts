@@ -26,8 +26,7 @@ export interface AppOptions {
  * Request ids: `req_` + a per-process unique part drawn once (newId's time and 12 random base62
  * characters) + a counter in base 36, e.g. `req_0QxW3h2K7fG1kd93LmA0Pq` + `1z`. Unique across
  * processes without a random draw and bigint arithmetic per request (newId per request was ~8 %
- * of a cached entitlement check's CPU), and without advancing newId's monotonic millisecond
- * (5,000 requests a second would push every entity id made meanwhile seconds into the future).
+ * of a cached entitlement check's CPU).
  */
 function requestIds(): () => string {
   const base = newId('req');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Ctx, Db } from '../../context.ts';
 import type { Database } from '../../db/client.ts';
 import { AppError } from '../../kernel/errors.ts';
-import { newId } from '../../kernel/ids.ts';
+import { newIds } from '../../kernel/ids.ts';
 import { depthExceeds, isPlainObject, jsonMayHoldUnstorable, normalizeMessage, serializedHoldsUnstorable } from './compute/normalize.ts';
 import * as repo from './events.repo.ts';
 import { IDENTITY_TYPES, MAX_BATCH_BYTES, MAX_EVENT_BYTES, MAX_JSON_DEPTH, type IdentityPort, type IngestResult, type MessageType, type NormalizedMessage, type Rejection } from './events.ts';
@@ -123,7 +123,7 @@ async function store(ctx: Ctx, messages: NormalizedMessage[], rejected: Rejectio
   };
   const insertRest = async (accountIds: (string | null)[]) => {
     result.stored += await retryOnConflict(() =>
-      repo.insertEvents(exec, { workspaceId: ctx.workspaceId, receivedAt: ctx.asOf, messages: rest, ids: rowIds('pev', rest.length), accountIds }),
+      repo.insertEvents(exec, { workspaceId: ctx.workspaceId, receivedAt: ctx.asOf, messages: rest, ids: newIds('pev', rest.length), accountIds }),
     );
     touched.push(...accountIds);
   };
@@ -234,7 +234,7 @@ async function applyIdentityJob(tx: Db, job: IdentityJob): Promise<IdentityDone>
     workspaceId: ctx.workspaceId,
     receivedAt: ctx.asOf,
     messages: job.insert,
-    ids: rowIds('pev', job.insert.length),
+    ids: newIds('pev', job.insert.length),
     accountIds: resolved.accountIds,
   });
   return { stored, accountIds: resolved.accountIds };
@@ -255,26 +255,6 @@ async function notifyListeners(jobs: NotifyJob[]): Promise<Settled<void>[]> {
   }
   if (accounts.size) await latest.deps.registry.notifyIngest(latest, [...accounts]);
   return jobs.map(() => ({ ok: true as const, value: undefined }));
-}
-
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const ROWS_PER_BASE = 62 ** 3;
-
-/**
- * Ids for the rows of a batch, in the format and order of `newId`: one `newId` (time part and
- * randomness, unique per call in this process) whose last 3 random characters are replaced by a
- * base62 row counter. One newId per batch instead of one per row (random bytes and BigInt
- * arithmetic each): the largest single cost per event in the service after JSON.
- */
-export function rowIds(prefix: string, n: number): string[] {
-  const out = new Array<string>(n);
-  let base = '';
-  for (let i = 0; i < n; i++) {
-    const k = i % ROWS_PER_BASE;
-    if (k === 0) base = newId(prefix).slice(0, -3);
-    out[i] = base + BASE62[Math.floor(k / 3844)] + BASE62[Math.floor(k / 62) % 62] + BASE62[k % 62];
-  }
-  return out;
 }
 
 /**

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Combiner } from '../combine.ts';
-import { rowIds } from '../events.service.ts';
 
 describe('Combiner (flat combining per key)', () => {
   it('runs a lone item at once, and hands items submitted meanwhile to the next run together, in order', async () => {
@@ -32,16 +31,5 @@ describe('Combiner (flat combining per key)', () => {
     assert.equal(b.status, 'rejected');
     await assert.rejects(c.submit('k', 0), /boom/);
     assert.equal(await c.submit('k', 5), 5, 'the key works again after a failed run');
-  });
-});
-
-describe('rowIds', () => {
-  it('makes distinct ids in the newId format, sorted in row order and after earlier batches', () => {
-    const a = rowIds('pev', 1000);
-    const b = rowIds('pev', 3);
-    assert.equal(new Set([...a, ...b]).size, 1003);
-    for (const id of [...a, ...b]) assert.match(id, /^pev_[0-9A-Za-z]{20}$/);
-    assert.deepEqual([...a].sort(), a);
-    assert.ok(a[a.length - 1] < b[0]);
   });
 });
