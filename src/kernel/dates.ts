@@ -3,7 +3,7 @@
  * the end of shorter months *relative to an anchor day*, so a subscription anchored on the
  * 31st bills Jan 31 → Feb 28 (Feb 29 in a leap year) → Mar 31 → Apr 30, never drifting to the 28th.
  */
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 export function daysInMonth(year: number, month0: number): number {
   return new Date(Date.UTC(year, month0 + 1, 0)).getUTCDate();

@@ -182,6 +182,20 @@ describe('scoring freshness', () => {
     assert.deepEqual(await row('acct_new'), { until: 6800, rescoredAt: 6800 }, 'cold again: not held');
   });
 
+  it('the daily recompute forgets holds that ended over a day ago', async () => {
+    const ws = await h.workspace({ clockStart: '2026-03-10T10:00:00Z' });
+    await h.api(ws).post('/v1/accounts', { name: 'Hold Co', external_id: 'grp-holds', employees: 40 }); // signup arms scoring
+    const exec = execOn(h.database);
+    const hot = { hotSince: new Date('2026-03-01T00:00:00Z'), holdMs: 200, maxHoldMs: 800 };
+    await holdAccounts(exec, ws.id, ['acct_long_ago'], { ...hot, at: new Date('2026-03-07T10:00:00Z') });
+    await holdAccounts(exec, ws.id, ['acct_yesterday'], { ...hot, at: new Date('2026-03-10T09:00:00Z') });
+    const held = async () => (await h.database.query<{ account_id: string }>('SELECT account_id FROM scoring_holds WHERE workspace_id = $1 ORDER BY account_id', [ws.id])).map((r) => r.account_id);
+    assert.deepEqual(await held(), ['acct_long_ago', 'acct_yesterday']);
+    await h.api(ws).post('/v1/test_clock/advance', { to: '2026-03-11T00:00:05Z' }); // the recompute at 00:00
+    assert.ok((await h.database.query('SELECT 1 FROM scoring_state WHERE workspace_id = $1 AND last_recompute_at = $2', [ws.id, '2026-03-11T00:00:00Z'])).length, 'the daily recompute ran');
+    assert.deepEqual(await held(), ['acct_yesterday'], 'recorded 15 hours before the recompute: kept');
+  });
+
   it('the fallback sweep rescores accounts whose events arrived by a path that did not notify', async () => {
     const ws = await h.workspace({ clockStart: '2026-02-01T10:00:30Z' });
     const acct = (await h.api(ws).post('/v1/accounts', { name: 'Sweep Co', external_id: 'grp-sweep', employees: 120, industry: 'Software' })).body;

@@ -24,8 +24,8 @@ import { loadOutcomes, OUTCOMES, type Outcome } from './outcomes.ts';
 import * as repo from './scoring.repo.ts';
 import { measureBulk } from './scoring.sql.ts';
 import { EMPTY_FIRMOGRAPHICS, type ScoringModel } from './scoring.ts';
+import { DAY_MS } from '../../kernel/dates.ts';
 
-const DAY_MS = 86_400_000;
 export const MAX_CUTOFFS = 200;
 
 export interface BacktestParams {

@@ -17,6 +17,7 @@ import { runBacktest } from './backtest.service.ts';
 import { armRecompute, armScoring, armSweep, holdAfterBatch, hotWindow, maxHoldAfterBatch, nextMinute, scheduleFlush, scheduleRescore } from './schedule.ts';
 import * as repo from './scoring.repo.ts';
 import { rescore } from './scoring.service.ts';
+import { DAY_MS } from '../../kernel/dates.ts';
 
 const FLUSH_BATCH = 5000;
 const SWEEP_EVENTS = 20_000;
@@ -124,7 +125,9 @@ export function registerScoring(registry: JobRegistry): void {
     transactional: false,
     async run(ctx) {
       const stats = await rescore(ctx, { reason: 'recompute' });
-      await repo.setState(execOn(ctx.deps.database), ctx.workspaceId, ctx.asOf, { recomputedAt: ctx.asOf });
+      const exec = execOn(ctx.deps.database);
+      await repo.setState(exec, ctx.workspaceId, ctx.asOf, { recomputedAt: ctx.asOf });
+      await repo.pruneHolds(exec, ctx.workspaceId, new Date(ctx.asOf.getTime() - DAY_MS));
       // Windows and decay move only while some account has events inside a window.
       if (stats.withEvents > 0 || ctx.job.payload.reason !== 'daily') await armRecompute(ctx.deps.database.db, ctx);
     },

@@ -47,6 +47,7 @@ import type { Ctx, Db } from '../../context.ts';
 import { enqueue } from '../../jobs/queue.ts';
 import { execIn } from '../events/index.ts';
 import * as repo from './scoring.repo.ts';
+import { DAY_MS } from '../../kernel/dates.ts';
 
 export const RESCORE_DELAY_MS = 200;
 /** Pacing (see above): a batch's accounts are held for HOLD_FACTOR × its duration, when that is at least MIN_HOLD_MS. */
@@ -67,7 +68,6 @@ export const maxHoldAfterBatch = (durationMs: number) => durationMs * MAX_HOLD_F
  */
 export const hotWindow = (durationMs: number) => 2 * (1 + HOLD_FACTOR) * durationMs + RESCORE_DELAY_MS;
 const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
 
 export const nextMinute = (after: Date) => new Date(Math.floor(after.getTime() / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
 export const nextUtcMidnight = (after: Date) => new Date(Math.floor(after.getTime() / DAY_MS) * DAY_MS + DAY_MS);

@@ -408,6 +408,17 @@ export async function holdAccounts(exec: Exec, workspaceId: string, accountIds: 
   );
 }
 
+/**
+ * Forgets holds that ended and were recorded before `before` (the daily recompute passes a day
+ * ago): a hold and its rescore matter for at most a few batch durations (the hot window and the
+ * cap, seconds), and `holdAccounts` reads the latest hold of the whole workspace, so rows of
+ * accounts hot once, long ago, would only make that read longer.
+ */
+export async function pruneHolds(exec: Exec, workspaceId: string, before: Date): Promise<number> {
+  const gone = await exec('DELETE FROM scoring_holds WHERE workspace_id = $1 AND until < $2::timestamptz AND rescored_at < $2::timestamptz RETURNING 1', [workspaceId, iso(before)]);
+  return gone.length;
+}
+
 /** The earliest end of a hold keeping a dirty account waiting after `after`, if any (holds looked up per account, as in `takeDirty`). */
 export async function nextHoldEnd(exec: Exec, workspaceId: string, after: Date): Promise<Date | null> {
   const [r] = await exec<{ until: unknown }>(

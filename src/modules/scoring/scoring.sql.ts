@@ -20,8 +20,7 @@ import { toDate } from '../../db/sql.ts';
 import { execIn, type Exec } from '../events/index.ts';
 import type { AggregateSpec, Aggregates } from './compute/score.ts';
 import type { EventSource, PropertyFilter } from './model.schema.ts';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../../kernel/dates.ts';
 
 class Params {
   readonly values: unknown[] = [];

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Deps } from '../../../context.ts';
 import type { Exec } from '../../events/index.ts';
 import { LocalDatasetProvider } from './local-dataset.ts';
+import { DAY_MS } from '../../../kernel/dates.ts';
 
 export interface CompanyProfile {
   domain: string;
@@ -29,7 +30,6 @@ export interface FirmographicsProvider {
   lookup(domains: readonly string[]): Promise<Map<string, CompanyProfile>>;
 }
 
-const DAY_MS = 86_400_000;
 export const DEFAULT_TTL_DAYS = 30;
 
 export const SAMPLE_DATASET = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../data/firmographics.sample.json');
