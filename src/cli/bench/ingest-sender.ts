@@ -62,7 +62,7 @@ export interface SenderResult {
 }
 
 /** utime + stime of a process, in seconds (Linux); null when unreadable. */
-function cpuOf(pid: number): number | null {
+export function cpuOf(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -20,7 +20,7 @@ import { createMetric } from '../../modules/catalog/index.ts';
 import { createWorkspace } from '../../modules/workspaces/index.ts';
 import { createTandem } from '../../tandem.ts';
 import { round, runTsChild, scratchDatabase, startServer, type ScratchDb } from './ingest-server.ts';
-import type { SenderConfig, SenderResult } from './ingest-sender.ts';
+import { cpuOf, type SenderConfig, type SenderResult } from './ingest-sender.ts';
 
 export interface IngestBenchOptions {
   events?: number;
@@ -86,7 +86,7 @@ export async function benchIngest(opts: IngestBenchOptions): Promise<void> {
 
     const database = await db.open();
     let verify: { rows: number; distinct: number; lost: number };
-    let copy: { rows: number; seconds: number };
+    let copy: { rows: number; seconds: number; cpuS: number | null };
     try {
       verify = await countStored(database, ws.workspaceId, acked);
       copy = await copyBaseline(database, ws.workspaceId);
@@ -94,6 +94,8 @@ export async function benchIngest(opts: IngestBenchOptions): Promise<void> {
       await database.close();
     }
     const eventsPerS = events / sent.seconds;
+    const cpuPerEvent = sent.server_cpu_s === null ? null : Math.round(((sent.server_cpu_s + (sent.db_cpu_s ?? 0)) / events) * 1e6);
+    const copyCpuPerRow = copy.cpuS === null || copy.rows === 0 ? null : (copy.cpuS / copy.rows) * 1e6;
     const copyPerS = copy.rows / copy.seconds;
     const out = {
       database: db.kind,
@@ -121,7 +123,11 @@ export async function benchIngest(opts: IngestBenchOptions): Promise<void> {
       server_cpu_s: sent.server_cpu_s,
       db_cpu_s: sent.db_cpu_s,
       sender_cpu_s: sent.sender_cpu_s,
-      cpu_us_per_event: sent.server_cpu_s === null ? null : Math.round(((sent.server_cpu_s + (sent.db_cpu_s ?? 0)) / events) * 1e6),
+      cpu_us_per_event: cpuPerEvent,
+      // The same COPY as the baseline, in CPU rather than wall time (less at the mercy of what else
+      // runs on the machine): its database CPU per row, and that ÷ cpu_us_per_event.
+      copy_cpu_us_per_row: copyCpuPerRow === null ? null : round(copyCpuPerRow),
+      cpu_ratio: cpuPerEvent === null || copyCpuPerRow === null || cpuPerEvent === 0 ? null : round(copyCpuPerRow / cpuPerEvent),
       load_avg_1m: round(os.loadavg()[0]),
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
@@ -148,7 +154,7 @@ async function countStored(database: Database, workspaceId: string, acked: reado
  * identical table (same columns, CHECKs, indexes and unique key), one transaction, committed.
  * Only the load is timed.
  */
-async function copyBaseline(database: Database, workspaceId: string): Promise<{ rows: number; seconds: number }> {
+async function copyBaseline(database: Database, workspaceId: string): Promise<{ rows: number; seconds: number; cpuS: number | null }> {
   await database.query('DROP TABLE IF EXISTS product_events_copy');
   await database.query('CREATE TABLE product_events_copy (LIKE product_events INCLUDING ALL)');
   const exportSql = `COPY (SELECT * FROM product_events WHERE workspace_id = '${workspaceId.replace(/'/g, "''")}') TO`;
@@ -158,17 +164,23 @@ async function copyBaseline(database: Database, workspaceId: string): Promise<{ 
       const [exported] = await pglite.exec(`${exportSql} '/dev/blob'`);
       const blob = exported.blob!;
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const loaded = await pglite.query(`COPY product_events_copy FROM '/dev/blob'`, [], { blob });
+      const cpu = process.cpuUsage(cpu0);
       const seconds = (performance.now() - t0) / 1000;
-      return { rows: loaded.affectedRows ?? 0, seconds };
+      return { rows: loaded.affectedRows ?? 0, seconds, cpuS: (cpu.user + cpu.system) / 1e6 };
     }
     const client = await database.pool!.connect();
     try {
       const chunks = await copyOut(client, `${exportSql} STDOUT`);
+      const [{ pid }] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
       const t0 = performance.now();
+      const cpu0 = cpuOf(pid);
       const rows = await copyIn(client, 'COPY product_events_copy FROM STDIN', chunks);
+      const cpu1 = cpuOf(pid);
       const seconds = (performance.now() - t0) / 1000;
-      return { rows, seconds };
+      // The backend's CPU (the client only hands it the exported chunks); null when /proc cannot tell (a remote server).
+      return { rows, seconds, cpuS: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null };
     } finally {
       client.release();
     }
