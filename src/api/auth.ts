@@ -17,7 +17,7 @@ declare module 'fastify' {
   }
 }
 
-/** Reads "Bearer sk_…" or, for ingestion, Segment's "Basic base64(wk_…:)". */
+/** Reads "Bearer sk_…" or, for ingestion, Segment's "Basic base64(wk_…:)" (or, without the header, a `writeKey` in the body: `bodyKey`). */
 function extractKey(header: string | undefined, mode: AuthMode): string | undefined {
   if (!header) return undefined;
   const [scheme, value] = header.split(/\s+/, 2);
@@ -40,8 +40,8 @@ function extractKey(header: string | undefined, mode: AuthMode): string | undefi
  * write_key_not_allowed, api_key_scope). Shared by the hook below and the entitlement-check fast
  * path (routes/entitlements-fast.ts), so both answer the same keys the same way.
  */
-export async function authorize(deps: Deps, req: { authorization: string | undefined; method: string; mode: AuthMode; scope?: Scope }): Promise<Authenticated> {
-  const raw = extractKey(req.authorization, req.mode);
+export async function authorize(deps: Deps, req: { authorization: string | undefined; method: string; mode: AuthMode; scope?: Scope; bodyKey?: string }): Promise<Authenticated> {
+  const raw = extractKey(req.authorization, req.mode) ?? (req.mode === 'ingest' ? req.bodyKey : undefined);
   if (!raw) throw new AppError({ code: 'api_key_missing' });
   const auth = await authenticate(deps, raw);
   if (auth.key.kind === 'write' && req.mode !== 'ingest') throw new AppError({ code: 'write_key_not_allowed' });
@@ -59,6 +59,9 @@ export function authHook(deps: Deps) {
     const config = request.routeOptions.config;
     const mode: AuthMode = config?.auth ?? (request.url.startsWith('/v1/') ? 'secret' : 'none');
     if (mode === 'none') return;
+    // Segment's other way: no Authorization header and the write key in the body (`writeKey`),
+    // checked by the ingestion routes once the body is parsed (routes/ingest.ts).
+    if (mode === 'ingest' && !request.headers.authorization) return;
     request.auth = await authorize(deps, { authorization: request.headers.authorization, method: request.method, mode, scope: config?.scope });
   };
 }

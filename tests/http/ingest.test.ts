@@ -56,6 +56,46 @@ describe('Segment-compatible ingestion', () => {
     });
   });
 
+  describe('authentication by writeKey in the body (Segment HTTP API)', () => {
+    it('accepts a write key in the body of a single call or a batch when no Authorization header is sent, and never stores it', async () => {
+      const w = await h.workspace({ name: 'Body key' });
+      assert.equal((await h.api(null).post('/v1/track', { userId: 'u1', event: 'E', messageId: 'bk-1', writeKey: w.writeKey })).status, 200);
+      assert.equal((await h.api(null).post('/v1/batch', { writeKey: w.writeKey, batch: [{ type: 'track', userId: 'u1', event: 'E', messageId: 'bk-2' }] })).status, 200);
+      // Libraries that put the key into every message of a batch.
+      const each = [3, 4].map((i) => ({ type: 'track', userId: 'u1', event: 'E', messageId: `bk-${i}`, writeKey: w.writeKey }));
+      assert.equal((await h.api(null).post('/v1/batch', { batch: each })).status, 200);
+      const rows = await stored(w);
+      assert.deepEqual(rows.map((e) => e.message_id), ['bk-1', 'bk-2', 'bk-3', 'bk-4']);
+      assert.ok(!JSON.stringify(rows).includes(w.writeKey), 'the key is not stored with the events');
+    });
+
+    it('prefers the Authorization header, and refuses a missing, unknown or mixed body key with 401, storing nothing', async () => {
+      const w = await h.workspace({ name: 'Body key 2' });
+      const other2 = await h.workspace({ name: 'Body key 3' });
+      // The header decides: the body's key of another workspace does not move the event there.
+      assert.equal((await h.api(null).post('/v1/track', { userId: 'u1', event: 'E', messageId: 'bk-h', writeKey: other2.writeKey }, basic(w.writeKey))).status, 200);
+      assert.equal(await count(w), 1);
+      assert.equal(await count(other2), 0);
+      const unknown = await h.api(null).post('/v1/track', { userId: 'u1', event: 'E', messageId: 'bk-x', writeKey: 'wk_doesnotexist0000000000000000' });
+      assert.equal(unknown.status, 401);
+      assert.equal(unknown.body.error.code, 'api_key_invalid');
+      const mixed = await h.api(null).post('/v1/batch', {
+        batch: [
+          { type: 'track', userId: 'u1', event: 'E', messageId: 'bk-m1', writeKey: w.writeKey },
+          { type: 'track', userId: 'u1', event: 'E', messageId: 'bk-m2', writeKey: other2.writeKey },
+        ],
+      });
+      assert.equal(mixed.status, 401);
+      assert.equal(mixed.body.error.code, 'api_key_missing');
+      assert.equal((await h.api(null).post('/v1/batch', { batch: [{ type: 'track', userId: 'u1', event: 'E', messageId: 'bk-n' }] })).body.error.code, 'api_key_missing');
+      assert.equal((await h.api(null).post('/v1/track', { userId: 'u1', event: 'E', messageId: 'bk-s', writeKey: 42 })).status, 401);
+      assert.equal(await count(w), 1);
+      assert.equal(await count(other2), 0);
+      // The management API never reads a body key.
+      assert.equal((await h.api(null).post('/v1/accounts', { name: 'X', writeKey: w.writeKey })).status, 401);
+    });
+  });
+
   describe('single calls', () => {
     it('stores track, identify, group, page, screen and alias', async () => {
       for (const [path, body] of [

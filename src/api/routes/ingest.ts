@@ -6,7 +6,7 @@ import type { Deps } from '../../context.ts';
 import { AppError } from '../../kernel/errors.ts';
 import { identityResolver } from '../../modules/accounts/index.ts';
 import { ingestBatch, ingestSingle, INGEST_BODY_LIMIT_BYTES, MAX_BATCH_BYTES, MAX_EVENT_BYTES, type MessageType } from '../../modules/events/index.ts';
-import { ctxOf } from '../auth.ts';
+import { authorize, ctxOf } from '../auth.ts';
 import { errorResponses } from '../schemas.ts';
 
 declare module 'fastify' {
@@ -94,6 +94,13 @@ export function ingestRoutes(app: FastifyInstance, deps: Deps) {
       return payload.pipe(inflated);
     });
 
+    // Segment's writeKey authentication: a request without an Authorization header names its key
+    // in the body, `writeKey` (a batch's, or one every message of the batch carries alike).
+    scope.addHook('preHandler', async (request: FastifyRequest) => {
+      if (request.auth) return;
+      request.auth = await authorize(deps, { authorization: undefined, method: request.method, mode: 'ingest', bodyKey: bodyWriteKey(request.body) });
+    });
+
     const r = scope.withTypeProvider<ZodTypeProvider>();
     for (const { type, summary } of SINGLE) {
       r.post(
@@ -129,6 +136,18 @@ export function ingestRoutes(app: FastifyInstance, deps: Deps) {
       },
     );
   });
+}
+
+/** The body's `writeKey`: its own, or the one every message of a batch carries (none when they differ). */
+function bodyWriteKey(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const own = (body as { writeKey?: unknown }).writeKey;
+  if (typeof own === 'string') return own;
+  const batch = (body as { batch?: unknown }).batch;
+  if (!Array.isArray(batch) || batch.length === 0) return undefined;
+  const keys = new Set(batch.map((m) => (typeof m === 'object' && m !== null ? (m as { writeKey?: unknown }).writeKey : undefined)));
+  const [only] = keys;
+  return keys.size === 1 && typeof only === 'string' ? only : undefined;
 }
 
 /** The parsed text, for the service's one scan of it; not kept on the request (up to 500 KB) while the rows are stored. */
