@@ -67,6 +67,12 @@ describe('Segment-compatible ingestion', () => {
       const rows = await stored(w);
       assert.deepEqual(rows.map((e) => e.message_id), ['bk-1', 'bk-2', 'bk-3', 'bk-4']);
       assert.ok(!JSON.stringify(rows).includes(w.writeKey), 'the key is not stored with the events');
+      // An Idempotency-Key works as with the header: the key's workspace is known before the replay check.
+      const body = { userId: 'u1', event: 'E', messageId: 'bk-5', writeKey: w.writeKey };
+      assert.equal((await h.api(null).post('/v1/track', body, { 'idempotency-key': 'bk-idem' })).status, 200);
+      const again = await h.api(null).post('/v1/track', body, { 'idempotency-key': 'bk-idem' });
+      assert.equal(again.status, 200);
+      assert.equal(again.headers['idempotent-replayed'], 'true');
     });
 
     it('prefers the Authorization header, and refuses a missing, unknown or mixed body key with 401, storing nothing', async () => {
