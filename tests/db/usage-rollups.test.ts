@@ -163,7 +163,6 @@ describe('usage rollups', () => {
   const insert = (ws: TestWorkspace, events: readonly Ev[]) =>
     insertEvents(execOn(h.database), {
       workspaceId: ws.id,
-      receivedAt: new Date(T0),
       messages: events.map(message),
       ids: events.map(() => `pev_t${String(++serial).padStart(8, '0')}`),
       accountIds: events.map((e) => e.account),

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { newIds } from '../../src/kernel/ids.ts';
+import { execOn, insertEvents, type NormalizedMessage } from '../../src/modules/events/index.ts';
 import { startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
 
 /** Segment-style Basic auth: the write key as user name, empty password. */
@@ -343,6 +345,29 @@ describe('Segment-compatible ingestion', () => {
       await send('/v1/track', { userId: 'd1', event: 'First', messageId: 'dup-x' });
       await send('/v1/track', { userId: 'd1', event: 'Second', messageId: 'dup-x' });
       assert.equal((await stored()).find((e) => e.message_id === 'dup-x')!.event, 'First');
+    });
+
+    it('stores concurrent, overlapping batches of a workspace (combined into shared statements) once per messageId', async () => {
+      const w = await h.workspace({ name: 'Concurrent' });
+      const ids = (k: number) => Array.from({ length: 40 }, (_, i) => `cc-${String(k * 20 + i).padStart(4, '0')}`); // each overlaps the next by half
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, k) => h.api(null).post('/v1/batch', batch(ids(k)), basic(w.writeKey))));
+      assert.deepEqual(answers.map((r) => r.status), answers.map(() => 200));
+      const all = new Set(Array.from({ length: 8 }, (_, k) => ids(k)).flat());
+      assert.deepEqual((await stored(w)).map((e) => e.message_id), [...all].sort());
+    });
+
+    it('keeps each message its own received_at when one statement stores the messages of several requests', async () => {
+      const w = await h.workspace({ name: 'Received at' });
+      const message = (id: string, receivedAt: string): NormalizedMessage => ({
+        index: 0, messageId: id, type: 'track', event: 'E', userId: 'u1', anonymousId: null, groupId: null, previousId: null,
+        timestamp: new Date('2026-01-15T11:00:00Z'), sentAt: null, receivedAt: new Date(receivedAt), properties: null, traits: null, context: null,
+      });
+      const messages = [message('ra-1', '2026-01-15T12:00:00.100Z'), message('ra-2', '2026-01-15T12:00:00.250Z')];
+      assert.equal(await insertEvents(execOn(h.database), { workspaceId: w.id, messages, ids: newIds('pev', 2), accountIds: [null, null] }), 2);
+      assert.deepEqual((await stored(w)).map((e) => [e.message_id, new Date(e.received_at).toISOString()]), [
+        ['ra-1', '2026-01-15T12:00:00.100Z'],
+        ['ra-2', '2026-01-15T12:00:00.250Z'],
+      ]);
     });
   });
 });

@@ -17,5 +17,5 @@ export async function recordProductEvent(
     { index: 0, type: 'track', receivedAt: ctx.asOf, paramPrefix: '', newMessageId: () => input.messageId },
   );
   if (!r.ok) throw new Error(`server-side event ${input.event} is invalid: ${r.error.message}`);
-  await insertEvents(execIn(tx), { workspaceId: ctx.workspaceId, receivedAt: ctx.asOf, messages: [r.value], ids: [newId('pev')], accountIds: [input.accountId] });
+  await insertEvents(execIn(tx), { workspaceId: ctx.workspaceId, messages: [r.value], ids: [newId('pev')], accountIds: [input.accountId] });
 }

@@ -7,9 +7,9 @@ const INSERT_EVENTS_SQL = `WITH ins AS (
        INSERT INTO product_events (id, workspace_id, message_id, type, event, user_id, anonymous_id, group_id, account_id,
                                    timestamp, received_at, sent_at, properties, traits, context)
        SELECT e->>0, $1, e->>1, e->>2, e->>3, e->>4, e->>5, e->>6, e->>7,
-              (e->>8)::timestamptz, $2::timestamptz, (e->>9)::timestamptz,
+              (e->>8)::timestamptz, (e->>13)::timestamptz, (e->>9)::timestamptz,
               nullif(e->10, 'null'::jsonb), nullif(e->11, 'null'::jsonb), nullif(e->12, 'null'::jsonb)
-       FROM jsonb_array_elements($3::jsonb) AS e
+       FROM jsonb_array_elements($2::jsonb) AS e
        ON CONFLICT (workspace_id, message_id) DO NOTHING
        RETURNING ${ROLLUP_SOURCE_COLUMNS}),
      ${rollupCtes('ins', '$1')}
@@ -28,8 +28,9 @@ const INSERT_EVENTS_NAME = `tandem_insert_events_${createHash('sha256').update(I
  * rows: properties, traits and context are serialized once and parsed once (as part of the
  * parameter), with no per-element array quoting on either side. (Thirteen text[] parameters cost
  * ~3× the Node CPU per row in the driver's array serializer, and each jsonb column was parsed
- * again from text.) ON CONFLICT skips messageIds already stored (a retried batch, or a duplicate
- * inside this one). Returns the number of rows actually inserted.
+ * again from text.) Each row carries its own received_at: one statement may store the rows of
+ * several requests (events.service `insertJobs`). ON CONFLICT skips messageIds already stored (a
+ * retried batch, or a duplicate inside this one). Returns the number of rows actually inserted.
  *
  * The same statement adds the rows it inserted — and only those: a skipped duplicate returns
  * nothing — to the usage rollups of the workspace's metrics (metering `rollupCtes`), so a
@@ -37,7 +38,7 @@ const INSERT_EVENTS_NAME = `tandem_insert_events_${createHash('sha256').update(I
  */
 export async function insertEvents(
   exec: Exec,
-  input: { workspaceId: string; receivedAt: Date; messages: readonly NormalizedMessage[]; ids: readonly string[]; accountIds: readonly (string | null)[] },
+  input: { workspaceId: string; messages: readonly NormalizedMessage[]; ids: readonly string[]; accountIds: readonly (string | null)[] },
 ): Promise<number> {
   const n = input.messages.length;
   if (n === 0) return 0;
@@ -62,9 +63,10 @@ export async function insertEvents(
       m.properties,
       m.traits,
       m.context,
+      m.receivedAt.toISOString(),
     ];
   }
-  const [r] = await exec<{ n: number }>(INSERT_EVENTS_SQL, [input.workspaceId, input.receivedAt.toISOString(), JSON.stringify(rows)], { name: INSERT_EVENTS_NAME });
+  const [r] = await exec<{ n: number }>(INSERT_EVENTS_SQL, [input.workspaceId, JSON.stringify(rows)], { name: INSERT_EVENTS_NAME });
   return Number(r?.n ?? 0);
 }
 

@@ -53,8 +53,6 @@ export interface Rejection {
 export interface IngestResult {
   /** Messages that passed validation (stored now or before). */
   accepted: number;
-  /** Rows actually inserted (accepted minus duplicates of earlier deliveries or within the request). */
-  stored: number;
   rejected: Rejection[];
 }
 
