@@ -229,8 +229,8 @@ const INSERT_GROUP = 16;
  * request arriving while the workspace's INSERT runs waits for it, then goes in the next one with
  * the others that arrived meanwhile. Fewer, larger statements write fewer rollup rows (an
  * account's hour is upserted once for the group, not once per request), wait for fewer commits
- * and contend less for the table's last page: on the PostgreSQL ingest bench, 16,197 against
- * 15,006 events/s (means of four alternating pairs). A messageId in two of the requests is
+ * and contend less for the table's last page: on the PostgreSQL ingest bench, 15,082 / 15,235 /
+ * 15,132 against 14,661 / 13,459 / 12,563 events/s (three alternating pairs). A messageId in two of the requests is
  * stored once (the first), as if they had come one after the other; each row keeps its own
  * request's received_at.
  */

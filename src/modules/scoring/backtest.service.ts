@@ -12,6 +12,7 @@
 import type { Ctx } from '../../context.ts';
 import { toDate } from '../../db/sql.ts';
 import { enqueue } from '../../jobs/queue.ts';
+import { DAY_MS } from '../../kernel/dates.ts';
 import { AppError, notFound } from '../../kernel/errors.ts';
 import { newId } from '../../kernel/ids.ts';
 import { execIn, execOn } from '../events/index.ts';
@@ -24,7 +25,6 @@ import { loadOutcomes, OUTCOMES, type Outcome } from './outcomes.ts';
 import * as repo from './scoring.repo.ts';
 import { measureBulk } from './scoring.sql.ts';
 import { EMPTY_FIRMOGRAPHICS, type ScoringModel } from './scoring.ts';
-import { DAY_MS } from '../../kernel/dates.ts';
 
 export const MAX_CUTOFFS = 200;
 

@@ -11,13 +11,13 @@
  */
 import type { Ctx } from '../../context.ts';
 import type { JobContext, JobRegistry } from '../../jobs/registry.ts';
+import { DAY_MS } from '../../kernel/dates.ts';
 import { execOn } from '../events/index.ts';
 import { getWorkspace } from '../workspaces/index.ts';
 import { runBacktest } from './backtest.service.ts';
 import { armRecompute, armScoring, armSweep, holdAfterBatch, hotWindow, maxHoldAfterBatch, nextMinute, scheduleFlush, scheduleRescore } from './schedule.ts';
 import * as repo from './scoring.repo.ts';
 import { rescore } from './scoring.service.ts';
-import { DAY_MS } from '../../kernel/dates.ts';
 
 const FLUSH_BATCH = 5000;
 const SWEEP_EVENTS = 20_000;

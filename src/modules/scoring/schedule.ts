@@ -45,9 +45,9 @@
  */
 import type { Ctx, Db } from '../../context.ts';
 import { enqueue } from '../../jobs/queue.ts';
+import { DAY_MS } from '../../kernel/dates.ts';
 import { execIn } from '../events/index.ts';
 import * as repo from './scoring.repo.ts';
-import { DAY_MS } from '../../kernel/dates.ts';
 
 export const RESCORE_DELAY_MS = 200;
 /** Pacing (see above): a batch's accounts are held for HOLD_FACTOR × its duration, when that is at least MIN_HOLD_MS. */

@@ -17,10 +17,10 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../../context.ts';
 import type { Database } from '../../db/client.ts';
 import { toDate } from '../../db/sql.ts';
+import { DAY_MS } from '../../kernel/dates.ts';
 import { execIn, type Exec } from '../events/index.ts';
 import type { AggregateSpec, Aggregates } from './compute/score.ts';
 import type { EventSource, PropertyFilter } from './model.schema.ts';
-import { DAY_MS } from '../../kernel/dates.ts';
 
 class Params {
   readonly values: unknown[] = [];

@@ -10,9 +10,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Deps } from '../../../context.ts';
+import { DAY_MS } from '../../../kernel/dates.ts';
 import type { Exec } from '../../events/index.ts';
 import { LocalDatasetProvider } from './local-dataset.ts';
-import { DAY_MS } from '../../../kernel/dates.ts';
 
 export interface CompanyProfile {
   domain: string;
