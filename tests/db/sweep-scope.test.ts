@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Database } from '../../src/db/client.ts';
 import { openTestDatabase } from '../../src/db/testing.ts';
-import { execIn, type Exec } from '../../src/modules/events/index.ts';
+import type { Exec } from '../../src/modules/events/index.ts';
 import { accountsWithEventsAfter, newestEventId } from '../../src/modules/scoring/scoring.repo.ts';
+import { explained, nodeTypes, removedByFilter } from '../support/plans.ts';
 
 /**
  * Scoring's fallback sweep reads "this workspace's events after its watermark" and "its newest
@@ -12,15 +13,6 @@ import { accountsWithEventsAfter, newestEventId } from '../../src/modules/scorin
  * id alone, each tick scanned them all, and more each minute, as its watermark never moved).
  * Measured by what the real statements read: EXPLAIN ANALYZE's rows removed by a filter.
  */
-interface PlanNode {
-  'Node Type': string;
-  'Rows Removed by Filter'?: number;
-  Plans?: PlanNode[];
-}
-
-const removedByFilter = (n: PlanNode): number => (n['Rows Removed by Filter'] ?? 0) + (n.Plans ?? []).reduce((s, c) => s + removedByFilter(c), 0);
-const nodeTypes = (n: PlanNode): string[] => [n['Node Type'], ...(n.Plans ?? []).flatMap(nodeTypes)];
-
 describe('scoring sweep reads only its workspace', () => {
   let db: Database;
   const OTHER_EVENTS = 3000;
@@ -44,28 +36,11 @@ describe('scoring sweep reads only its workspace', () => {
     await db?.close();
   });
 
-  /** Runs `fn` with an Exec that explains (and runs) each statement instead, collecting the plans. */
-  async function explained<T>(fn: (exec: Exec) => Promise<T>): Promise<{ result: T; plans: PlanNode[] }> {
-    const plans: PlanNode[] = [];
-    let result!: T;
-    await db.db.transaction(async (tx) => {
-      const exec = execIn(tx);
-      // The tables here are small: without this the planner may read them whole, which says nothing about the index.
-      await exec('SET LOCAL enable_seqscan = off');
-      await exec('SET LOCAL enable_bitmapscan = off');
-      result = await fn(async <R,>(text: string, params?: unknown[]) => {
-        const [r] = await exec<Record<string, unknown>>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, params);
-        const raw = Object.values(r)[0];
-        const doc = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<{ Plan: PlanNode }>;
-        plans.push(doc[0].Plan);
-        return (await exec<R>(text, params)) as R[];
-      });
-    });
-    return { result, plans };
-  }
+  // The tables here are small: without these the planner may read them whole, which says nothing about the index.
+  const explain = <T,>(fn: (exec: Exec) => Promise<T>) => explained(db, fn, ['enable_seqscan = off', 'enable_bitmapscan = off']);
 
   it('finds nothing after a quiet workspace watermark without reading the other workspace events', async () => {
-    const { result, plans } = await explained((exec) => accountsWithEventsAfter(exec, 'ws_quiet', 'evt_00003', 100));
+    const { result, plans } = await explain((exec) => accountsWithEventsAfter(exec, 'ws_quiet', 'evt_00003', 100));
     assert.deepEqual(result, { accountIds: [], lastId: null, events: 0 });
     assert.equal(plans.length, 1);
     assert.ok(!nodeTypes(plans[0]).includes('Seq Scan'), JSON.stringify(plans[0]));
@@ -73,7 +48,7 @@ describe('scoring sweep reads only its workspace', () => {
   });
 
   it('finds a quiet workspace own events after its watermark, in order', async () => {
-    const { result, plans } = await explained((exec) => accountsWithEventsAfter(exec, 'ws_quiet', 'evt_00001', 100));
+    const { result, plans } = await explain((exec) => accountsWithEventsAfter(exec, 'ws_quiet', 'evt_00001', 100));
     assert.deepEqual(result, { accountIds: ['acct_q'], lastId: 'evt_00003', events: 2 });
     assert.equal(removedByFilter(plans[0]), 0);
     const busy = await accountsWithEventsAfter((t, p) => db.query(t, p), 'ws_busy', 'evt_1002990', 100);
@@ -81,7 +56,7 @@ describe('scoring sweep reads only its workspace', () => {
   });
 
   it('finds a quiet workspace newest event without reading the newer events of another', async () => {
-    const { result, plans } = await explained((exec) => newestEventId(exec, 'ws_quiet'));
+    const { result, plans } = await explain((exec) => newestEventId(exec, 'ws_quiet'));
     assert.equal(result, 'evt_00003');
     // Neither a scan of every newer event nor a sort of all the workspace's events: one index entry.
     assert.ok(!nodeTypes(plans[0]).some((t) => t === 'Seq Scan' || t === 'Sort'), JSON.stringify(plans[0]));

@@ -70,11 +70,18 @@ export async function insertEvents(
   return Number(r?.n ?? 0);
 }
 
-/** Which of these messageIds are already stored (identity calls are applied once). */
+/**
+ * Which of these messageIds are already stored (identity calls are applied once). One probe of
+ * the (workspace, messageId) key per id, whatever the statistics: written as `message_id =
+ * ANY($2)`, a table not yet analyzed (a new installation, a table that grew since) was planned as
+ * a read of the workspace's whole events through the primary key, filtered — every event the
+ * workspace ever sent, for each request carrying an identify or group call.
+ */
 export async function storedMessageIds(exec: Exec, workspaceId: string, messageIds: readonly string[]): Promise<Set<string>> {
   if (messageIds.length === 0) return new Set();
   const found = await exec<{ message_id: string }>(
-    'SELECT message_id FROM product_events WHERE workspace_id = $1 AND message_id = ANY($2::text[])',
+    `SELECT m AS message_id FROM unnest($2::text[]) AS m,
+            LATERAL (SELECT 1 FROM product_events WHERE workspace_id = $1 AND message_id = m LIMIT 1) AS stored`,
     [workspaceId, messageIds],
   );
   return new Set(found.map((r) => r.message_id));
