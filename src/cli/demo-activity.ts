@@ -1,3 +1,4 @@
+import { DAY_MS } from '../kernel/dates.ts';
 import type { DemoAccount, DemoUser, Persona } from './demo-company.ts';
 import { STEPS_PER_MONTH, STORY } from './demo-company.ts';
 import { Rng } from './random.ts';
@@ -16,7 +17,6 @@ import { Rng } from './random.ts';
  */
 export type SegmentMessage = Record<string, unknown> & { type: string; messageId: string };
 
-const DAY_MS = 86_400_000;
 const REPORT_DAYS = 3;
 
 /** Weekly rates (events per week) of behaviour signals by persona. */

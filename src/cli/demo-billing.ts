@@ -1,3 +1,4 @@
+import { DAY_MS } from '../kernel/dates.ts';
 import type { CatalogIds } from './demo-catalog.ts';
 import type { DemoApi } from './demo-client.ts';
 import { STEPS_PER_MONTH, STORY, type DemoAccount } from './demo-company.ts';
@@ -8,7 +9,6 @@ import { STEPS_PER_MONTH, STORY, type DemoAccount } from './demo-company.ts';
  * after an interruption — does each thing once.
  */
 
-const DAY_MS = 86_400_000;
 const GOOD_CARDS = ['4242424242424242', '5555555555554444'];
 /** Saves fine, every charge is declined (card_declined): the dunning story. */
 export const DECLINING_CARD = '4000000000000341';

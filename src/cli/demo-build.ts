@@ -1,4 +1,4 @@
-import { addMonths } from '../kernel/dates.ts';
+import { addMonths, DAY_MS } from '../kernel/dates.ts';
 import { stepMessages, type SegmentMessage } from './demo-activity.ts';
 import { loadBillingState, onboard, storiesAt } from './demo-billing.ts';
 import { ensureCatalog } from './demo-catalog.ts';
@@ -40,7 +40,6 @@ export interface DemoBuildReport {
 
 /** Segment's batch limit is 500 KB; stay under it with room for the envelope. */
 const BATCH_BYTES = 400_000;
-const DAY_MS = 86_400_000;
 
 export function timeline(start: Date, months: number): Date[] {
   const steps: Date[] = [];
