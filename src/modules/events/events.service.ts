@@ -5,7 +5,7 @@ import { AppError } from '../../kernel/errors.ts';
 import { newIds } from '../../kernel/ids.ts';
 import { depthExceeds, isPlainObject, jsonMayHoldUnstorable, normalizeMessage, serializedHoldsUnstorable } from './compute/normalize.ts';
 import * as repo from './events.repo.ts';
-import { IDENTITY_TYPES, MAX_BATCH_BYTES, MAX_EVENT_BYTES, MAX_JSON_DEPTH, type IdentityPort, type IngestResult, type MessageType, type NormalizedMessage, type Rejection } from './events.ts';
+import { IDENTITY_TYPES, MAX_BATCH_BYTES, MAX_EVENT_BYTES, MAX_JSON_DEPTH, type Exec, type IdentityPort, type IngestResult, type MessageType, type NormalizedMessage, type Rejection } from './events.ts';
 import { execIn, execOn } from './exec.ts';
 import { Combiner, type Settled } from './combine.ts';
 import { parseInstant } from '../../kernel/dates.ts';
@@ -124,6 +124,11 @@ async function store(ctx: Ctx, messages: NormalizedMessage[], rejected: Rejectio
   const insertRest = async (accountIds: (string | null)[]) => {
     await combiners.insert.submit(ctx.workspaceId, { messages: rest, accountIds });
     touched.push(...accountIds);
+    const unmatched = rest.filter((_, i) => accountIds[i] === null);
+    if (unmatched.length) {
+      const done = await combiners.identity.submit(ctx.workspaceId, { ctx, identity, apply: [], insert: [], recheck: unmatched });
+      touched.push(...done.accountIds);
+    }
   };
   // The usual mixed batch (tracks carrying context.groupId of known accounts, plus a few identity
   // calls): a group id outranks anything an identity call can change, so those rows do not wait
@@ -162,6 +167,8 @@ interface IdentityJob {
   apply: NormalizedMessage[];
   /** Messages to resolve and store in the same transaction (the identity calls themselves). */
   insert: NormalizedMessage[];
+  /** Messages stored without an account: resolved again under the lock, see `attachLateLinks`. */
+  recheck?: NormalizedMessage[];
 }
 
 interface IdentityDone {
@@ -272,11 +279,35 @@ function applyIdentityJobs(database: Database, jobs: IdentityJob[]): Promise<Set
 async function applyIdentityJob(tx: Db, job: IdentityJob): Promise<IdentityDone> {
   const { ctx } = job;
   await job.identity.apply(tx, ctx, job.apply);
-  if (job.insert.length === 0) return { accountIds: [] };
   const exec = execIn(tx);
+  const attached = job.recheck?.length ? await attachLateLinks(exec, job, job.recheck) : [];
+  if (job.insert.length === 0) return { accountIds: attached };
   const resolved = await job.identity.resolve(exec, ctx, job.insert);
   await repo.insertEvents(exec, { workspaceId: ctx.workspaceId, messages: job.insert, ids: newIds('pev', job.insert.length), accountIds: resolved.accountIds });
-  return { accountIds: resolved.accountIds };
+  return { accountIds: [...resolved.accountIds, ...attached] };
+}
+
+/**
+ * Rows a request stored without an account, resolved again under the workspace's identity lock
+ * (held by the caller): a concurrent request's identify or group call may have linked their user
+ * after this request resolved them, and attached the user's unmatched events before these rows
+ * were committed — they would stay unmatched. Under the lock, that transaction has committed (its
+ * link is seen here) or has not begun (it will see these rows). The users now linked get their
+ * unmatched events attached, as a link attaches them. Returns the accounts that received events.
+ */
+async function attachLateLinks(exec: Exec, job: IdentityJob, messages: readonly NormalizedMessage[]): Promise<string[]> {
+  const again = await job.identity.resolve(exec, job.ctx, messages);
+  const byUserId: [string, string][] = [];
+  const byAnonymousId: [string, string][] = [];
+  messages.forEach((m, i) => {
+    const account = again.accountIds[i];
+    if (!account) return;
+    if (m.userId) byUserId.push([m.userId, account]);
+    else if (m.anonymousId) byAnonymousId.push([m.anonymousId, account]);
+  });
+  if (byUserId.length + byAnonymousId.length === 0) return [];
+  await repo.attachUnmatchedEvents(exec, { workspaceId: job.ctx.workspaceId, byUserId, byAnonymousId });
+  return [...new Set([...byUserId, ...byAnonymousId].map(([, a]) => a))];
 }
 
 /**
