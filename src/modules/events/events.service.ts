@@ -100,7 +100,8 @@ export async function ingestBatch(ctx: Ctx, input: { body: unknown; bytes: numbe
  * 2. everything else: one lookup for the whole batch (after step 1 has committed, so the batch's
  *    own identity calls count), one INSERT — no transaction, no lock — combined with the rows of
  *    the workspace's other requests waiting at the same moment (`insertJobs`). Group ids that
- *    have no account yet get one first, through the same combined identity transaction;
+ *    have no account yet get one first, through the same combined identity transaction. Rows
+ *    stored without an account are resolved again under the identity lock (`attachLateLinks`);
  * 3. after commit, the accounts touched go to the ingest listeners (caches, re-scoring, usage
  *    thresholds), again once per group of concurrent requests.
  * When every message of step 2 resolves by its own group id (nothing step 1 could change), steps
