@@ -9,6 +9,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import * as schema from './schema/index.ts';
+import { DurableNodeFS, durableStartParams } from './durable-fs.ts';
 import { acquireDataDirLock, type DataDirLock } from './lock.ts';
 
 export type Schema = typeof schema;
@@ -117,7 +118,8 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
   let client: PGlite;
   try {
     client = await PGlite.create({
-      dataDir: inMemory ? undefined : opts.dataDir,
+      // A data directory's commits are on disk when they return (durable-fs.ts); in memory there is no disk.
+      ...(inMemory ? {} : { fs: new DurableNodeFS(opts.dataDir!), startParams: durableStartParams() }),
       loadDataDir: opts.loadDataDir,
       parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => v },
     });
