@@ -107,6 +107,7 @@ bench
   .option('--connections <n>', 'concurrent keep-alive connections (default 8)', (v) => Number(v))
   .option('--accounts <n>', 'accounts the events belong to (default 1000)', (v) => Number(v))
   .option('--identity-rate <r>', 'share of identify/group calls among the messages (default 0.01)', (v) => Number(v))
+  .option('--anonymous-rate <r>', 'share of page calls from visitors never identified, stored without an account (default 0)', (v) => Number(v))
   .action(async (opts) => {
     const { benchIngest } = await import('./bench/ingest.ts');
     await benchIngest(opts);

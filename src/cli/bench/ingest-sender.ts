@@ -4,7 +4,8 @@
  * event loop. It sends what a backend using @segment/analytics-node sends: /v1/batch requests
  * (`{batch, sentAt}`, Basic auth with the write key) of track calls with a userId,
  * context.groupId, context.library, properties and a messageId, with identify and group calls
- * mixed in at a low rate; over C keep-alive connections, each with one request in flight.
+ * mixed in at a low rate, and page calls from anonymous visitors if asked (`anonymousRate`); over
+ * C keep-alive connections, each with one request in flight.
  *
  * Phases: setup (one group call per account, so accounts exist), warm-up (not timed), the timed
  * run. Every request body is built before the clock starts. A request that fails (network error,
@@ -29,6 +30,11 @@ export interface SenderConfig {
   usersPerAccount: number;
   /** Share of identify + group calls among the messages of the timed run (0.01 = 1 %). */
   identityRate: number;
+  /**
+   * Share of page calls from visitors never identified (an anonymousId, no userId, no group):
+   * stored without an account, each request with some pays the identity re-check (events.service).
+   */
+  anonymousRate?: number;
   warmupEvents: number;
   seed: number;
   ackFile: string;
@@ -126,13 +132,14 @@ const METADATA = { nodeVersion: process.versions.node, jsRuntime: 'node' };
 const EVENTS = ['API Call', 'API Call', 'API Call', 'Report Viewed', 'Dashboard Loaded', 'Export Created', 'Seat Added', 'Search Performed'];
 const ENDPOINTS = ['/v1/search', '/v1/documents', '/v1/documents/{id}', '/v1/exports', '/v1/users', '/v1/reports/{id}'];
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2'];
+const PAGES = ['/', '/pricing', '/docs', '/blog', '/signup'];
 const PLANS = ['starter', 'pro', 'business'];
 
 export function groupTraits(a: number) {
   return { name: `Org ${a}`, domain: `org${a}.example.com`, employees: 10 + ((a * 37) % 990), industry: 'Software', plan: PLANS[a % 3] };
 }
 
-export function makeMessageFactory(cfg: Pick<SenderConfig, 'accounts' | 'usersPerAccount' | 'identityRate' | 'seed'>) {
+export function makeMessageFactory(cfg: Pick<SenderConfig, 'accounts' | 'usersPerAccount' | 'identityRate' | 'anonymousRate' | 'seed'>) {
   const rnd = prng(cfg.seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
   // A mild skew: some accounts send much more than others.
@@ -160,6 +167,20 @@ export function makeMessageFactory(cfg: Pick<SenderConfig, 'accounts' | 'usersPe
     }
     if (r < cfg.identityRate) {
       return { type: 'group', userId, groupId: `org-${a}`, traits: groupTraits(a), messageId: messageId(), timestamp, context: { library: LIBRARY }, integrations: {}, _metadata: METADATA };
+    }
+    if (r < cfg.identityRate + (cfg.anonymousRate ?? 0)) {
+      const path = pick(PAGES);
+      return {
+        type: 'page',
+        anonymousId: `anon-${a}-${Math.floor(rnd() * 1000)}`,
+        name: path,
+        properties: { path, url: `https://www.example.com${path}`, referrer: 'https://www.google.com/' },
+        context: { library: LIBRARY, page: { path } },
+        messageId: messageId(),
+        timestamp,
+        integrations: {},
+        _metadata: METADATA,
+      };
     }
     return {
       type: 'track',

@@ -28,6 +28,7 @@ export interface IngestBenchOptions {
   connections?: number;
   accounts?: number;
   identityRate?: number;
+  anonymousRate?: number;
 }
 
 const SENDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ingest-sender.ts');
@@ -72,6 +73,7 @@ export async function benchIngest(opts: IngestBenchOptions): Promise<void> {
         accounts: opts.accounts ?? 1000,
         usersPerAccount: 20,
         identityRate: opts.identityRate ?? 0.01,
+        anonymousRate: opts.anonymousRate ?? 0,
         warmupEvents: Math.min(20_000, Math.max(batchSize * connections * 2, Math.floor(events / 20))),
         seed: 42,
         ackFile: path.join(tmp, 'acked.txt'),
