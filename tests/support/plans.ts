@@ -5,17 +5,26 @@ import { execIn, type Exec } from '../../src/modules/events/index.ts';
 export interface PlanNode {
   'Node Type': string;
   'Index Name'?: string;
+  'Relation Name'?: string;
   'Rows Removed by Filter'?: number;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
   Plans?: PlanNode[];
 }
 
 /** Rows read and then discarded by a filter, over the whole plan. */
 export const removedByFilter = (n: PlanNode): number => (n['Rows Removed by Filter'] ?? 0) + (n.Plans ?? []).reduce((s, c) => s + removedByFilter(c), 0);
 export const nodeTypes = (n: PlanNode): string[] => [n['Node Type'], ...(n.Plans ?? []).flatMap(nodeTypes)];
+/** Rows a scan node read over all its loops: those it returned and those its filter discarded (EXPLAIN gives both per loop). */
+export const rowsRead = (n: PlanNode): number => ((n['Actual Rows'] ?? 0) + (n['Rows Removed by Filter'] ?? 0)) * (n['Actual Loops'] ?? 1);
+/** The plan's nodes that read `relation` (scans of the table itself). */
+export const scansOf = (n: PlanNode, relation: string): PlanNode[] => [...(n['Relation Name'] === relation ? [n] : []), ...(n.Plans ?? []).flatMap((c) => scansOf(c, relation))];
 
 /**
  * Runs `fn` with an Exec that explains (EXPLAIN ANALYZE) and then runs each statement, in one
  * transaction; `settings` are SET LOCAL first. Returns fn's result and the plans, in order.
+ * EXPLAIN ANALYZE executes the statement: its effects are rolled back (a savepoint), so a write
+ * takes effect once, from the second run, whose result fn sees.
  */
 export async function explained<T>(db: Database, fn: (exec: Exec) => Promise<T>, settings: readonly string[] = []): Promise<{ result: T; plans: PlanNode[] }> {
   const plans: PlanNode[] = [];
@@ -24,7 +33,9 @@ export async function explained<T>(db: Database, fn: (exec: Exec) => Promise<T>,
     const exec = execIn(tx);
     for (const s of settings) await exec(`SET LOCAL ${s}`);
     result = await fn(async <R,>(text: string, params?: unknown[]) => {
+      await exec('SAVEPOINT explained');
       const [r] = await exec<Record<string, unknown>>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, params);
+      await exec('ROLLBACK TO SAVEPOINT explained');
       const raw = Object.values(r)[0];
       const doc = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<{ Plan: PlanNode }>;
       plans.push(doc[0].Plan);
