@@ -110,7 +110,8 @@ export async function storedMessageIds(exec: Exec, workspaceId: string, messageI
  * - its "still unmatched" test is written `coalesce(account_id, '') = ''` (ids are never empty),
  *   because `account_id IS NULL` would offer the unmatched index as that starting scan again.
  *   The test is what keeps a concurrent link's work: a row it attached meanwhile is re-read
- *   under the lock and no longer passes, so it is neither overwritten nor counted twice.
+ *   once that link commits (the UPDATE waits for the row) and no longer passes, so it is
+ *   neither overwritten nor counted twice.
  */
 export async function attachUnmatchedEvents(
   exec: Exec,
