@@ -49,21 +49,24 @@ async function batchLookup(exec: Exec, ws: string, q: { userIds: string[]; alias
 }
 
 /**
- * The account of each message. A group id comes first in the order of precedence, so when every
- * message names one (what server-side libraries send on track calls: context.groupId), the only
- * lookup is of those accounts — one indexed query on accounts — and users, aliases and domains
- * are looked up only for the messages whose group has no account yet (then missing, for apply).
- * Example: a batch of 500 tracks over 300 accounts that exist → one query for 300 external ids.
+ * The account of each message. A group id comes first in the order of precedence, so the
+ * messages that name one (what server-side libraries send on track calls: context.groupId) are
+ * resolved by looking up those accounts — one indexed query on accounts — and users, aliases and
+ * domains are looked up only for the other messages and those whose group has no account yet
+ * (then missing, for apply). Examples: a batch of 500 tracks over 300 accounts that exist → one
+ * query for 300 external ids; the same with 100 anonymous page views mixed in → that query, then
+ * one lookup of the page views' anonymous ids alone (not of the tracks' 400 users as well).
  */
 async function resolve(exec: Exec, ctx: Ctx, messages: readonly NormalizedMessage[]) {
   const hints = messages.map(hintsOf);
   const accountIds: (string | null)[] = new Array(messages.length).fill(null);
   let rest = messages.map((_, i) => i);
-  if (hints.every((h) => h.groupId !== null)) {
-    const groups = await repo.accountsByExternalId(exec, ctx.workspaceId, distinct(hints.map((h) => h.groupId)));
+  const groupIds = distinct(hints.map((h) => h.groupId));
+  if (groupIds.length) {
+    const groups = await repo.accountsByExternalId(exec, ctx.workspaceId, groupIds);
     rest = [];
     for (let i = 0; i < messages.length; i++) {
-      const a = groups.get(hints[i].groupId!);
+      const a = hints[i].groupId === null ? undefined : groups.get(hints[i].groupId!);
       if (a) accountIds[i] = a;
       else rest.push(i);
     }
