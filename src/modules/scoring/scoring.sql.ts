@@ -81,14 +81,17 @@ interface Built {
   params: unknown[];
 }
 
-/** The bulk path's span: all the workspace's attributed events of the last `days` days before asOf. */
-function base(input: Omit<MeasureInput, 'accountIds'>, p: Params, days: number): string {
+/** The events a measure reads, given an account condition: scored types, in the last `days` days before asOf. */
+function spanWhere(input: Omit<MeasureInput, 'accountIds'>, p: Params, days: number, account: string): string {
   const ws = p.add(input.workspaceId);
   const asOf = p.add(input.asOf.toISOString());
   const from = p.add(new Date(input.asOf.getTime() - days * DAY_MS).toISOString());
-  return `e.workspace_id = ${ws} AND e.account_id IS NOT NULL AND e.type IN ('track', 'page', 'screen')
+  return `e.workspace_id = ${ws} AND ${account} AND e.type IN ('track', 'page', 'screen')
           AND e.timestamp > ${from}::timestamptz AND e.timestamp < ${asOf}::timestamptz`;
 }
+
+/** The bulk path's span: all the workspace's attributed events. */
+const base = (input: Omit<MeasureInput, 'accountIds'>, p: Params, days: number) => spanWhere(input, p, days, 'e.account_id IS NOT NULL');
 
 /**
  * Query 1: counts per window and latest match, per spec, one group per account: each event's
@@ -203,10 +206,8 @@ function keyColumns(src: EventSource, p: Params, asOf: Date): string[] {
 export function accountsSql(input: MeasureInput & { accountIds: readonly string[] }): Built {
   const p = new Params();
   const maxDays = Math.max(1, ...input.specs.map((s) => spanDays(s.source)));
-  const ws = p.add(input.workspaceId);
-  const asOf = p.add(input.asOf.toISOString());
-  const from = p.add(new Date(input.asOf.getTime() - maxDays * DAY_MS).toISOString());
   const accounts = p.add([...new Set(input.accountIds)]);
+  const where = spanWhere(input, p, maxDays, 'e.account_id = acc.id');
   const asOfMs = input.asOf.getTime();
   const after = (days: number) => `${p.add(new Date(asOfMs - days * DAY_MS).toISOString())}::timestamptz`;
   const inner: string[] = ['e.timestamp AS ts'];
@@ -222,9 +223,7 @@ export function accountsSql(input: MeasureInput & { accountIds: readonly string[
   });
   const text = `SELECT acc.id AS account_id, x.* FROM unnest(${accounts}::text[]) AS acc(id)
     CROSS JOIN LATERAL (SELECT ${outer.join(', ')} FROM (
-      SELECT ${inner.join(', ')} FROM product_events e
-      WHERE e.workspace_id = ${ws} AND e.account_id = acc.id AND e.type IN ('track', 'page', 'screen')
-        AND e.timestamp > ${from}::timestamptz AND e.timestamp < ${asOf}::timestamptz) y) x
+      SELECT ${inner.join(', ')} FROM product_events e WHERE ${where}) y) x
     WHERE x.n > 0`;
   return { text, params: p.values };
 }
