@@ -305,23 +305,42 @@ function techFromTraits(v: unknown): string[] | null {
   return null;
 }
 
+const FACTS = `a.id, a.created_at, a.employees, a.industry, a.country,
+  coalesce(a.traits -> 'tech_stack', a.traits -> 'technologies', a.traits -> 'techStack') AS tech, d.domain`;
+
 /**
  * Live accounts with what scoring needs from them (firmographics set by group traits or the API,
- * tech stack traits, a domain). Reads the accounts module's tables directly: the full recompute
- * needs every account in one statement, which no per-account reader gives.
+ * tech stack traits, a domain: its claimed one first, then the oldest). Reads the accounts
+ * module's tables directly: the full recompute needs every account in one statement, which no
+ * per-account reader gives.
+ *
+ * A few accounts (a flush's batch) are one lookup each, account and domain, whatever the
+ * statistics: in one statement with the all-accounts form, `bench ingest` (auto_explain) logged
+ * 407 accounts read by a scan of the workspace's accounts, filtered, each joined to every domain
+ * row by a nested loop (82,621 rows discarded by its join filter; 225,443 at worst) — the plan
+ * statistics taken while the tables were nearly empty give.
  */
 export async function accountFacts(exec: Exec, workspaceId: string, accountIds?: readonly string[]): Promise<AccountFacts[]> {
-  const found = await exec(
-    `SELECT a.id, a.created_at, a.employees, a.industry, a.country,
-            coalesce(a.traits -> 'tech_stack', a.traits -> 'technologies', a.traits -> 'techStack') AS tech, d.domain
-     FROM accounts a
-     LEFT JOIN (SELECT DISTINCT ON (account_id) account_id, domain FROM account_domains
-                WHERE workspace_id = $1 AND ($2::text[] IS NULL OR account_id = ANY($2::text[]))
-                ORDER BY account_id, claimed DESC, created_at, domain) d ON d.account_id = a.id
-     WHERE a.workspace_id = $1 AND a.status = 'active' AND ($2::text[] IS NULL OR a.id = ANY($2::text[]))
-     ORDER BY a.id COLLATE "C"`,
-    [workspaceId, accountIds ? [...accountIds] : null],
-  );
+  const found = accountIds
+    ? await exec(
+        `SELECT ${FACTS}
+         FROM unnest($2::text[]) AS ids(id)
+         CROSS JOIN LATERAL (SELECT * FROM accounts a WHERE a.workspace_id = $1 AND a.id = ids.id AND a.status = 'active' OFFSET 0) a
+         LEFT JOIN LATERAL (SELECT domain FROM account_domains
+                            WHERE workspace_id = $1 AND account_id = a.id
+                            ORDER BY claimed DESC, created_at, domain LIMIT 1) d ON true
+         ORDER BY a.id COLLATE "C"`,
+        [workspaceId, [...new Set(accountIds)]],
+      )
+    : await exec(
+        `SELECT ${FACTS}
+         FROM accounts a
+         LEFT JOIN (SELECT DISTINCT ON (account_id) account_id, domain FROM account_domains WHERE workspace_id = $1
+                    ORDER BY account_id, claimed DESC, created_at, domain) d ON d.account_id = a.id
+         WHERE a.workspace_id = $1 AND a.status = 'active'
+         ORDER BY a.id COLLATE "C"`,
+        [workspaceId],
+      );
   return found.map((r) => ({
     id: r.id as string,
     createdAt: toDate(r.created_at),
