@@ -144,9 +144,11 @@ export interface ScoreState {
  */
 export async function loadScoreStates(exec: Exec, workspaceId: string, modelId: string, accountIds: readonly string[]): Promise<Map<string, ScoreState>> {
   const found = await exec(
-    `SELECT account_id, points_hash, inputs_hash, level, total, computed_at, changed_at FROM scoring_scores
-     WHERE workspace_id = $1 AND model_id = $2 AND account_id = ANY($3::text[])`,
-    [workspaceId, modelId, [...accountIds]],
+    // One key lookup per account whatever the statistics (see accountFacts).
+    `SELECT s.account_id, s.points_hash, s.inputs_hash, s.level, s.total, s.computed_at, s.changed_at
+     FROM unnest($3::text[]) AS ids(id)
+     CROSS JOIN LATERAL (SELECT * FROM scoring_scores s WHERE s.workspace_id = $1 AND s.model_id = $2 AND s.account_id = ids.id OFFSET 0) s`,
+    [workspaceId, modelId, [...new Set(accountIds)]],
   );
   return new Map(
     found.map((r) => [
@@ -245,12 +247,22 @@ function firmographicsFrom(r: Record<string, unknown>): Firmographics {
 
 /** The latest firmographics known strictly before `before` (default: now, i.e. the latest), per account. */
 export async function latestFirmographics(exec: Exec, workspaceId: string, q: { accountIds?: readonly string[]; before?: Date } = {}): Promise<Map<string, Firmographics & { knownAt: Date }>> {
-  const found = await exec(
-    `SELECT DISTINCT ON (account_id) * FROM scoring_firmographics
-     WHERE workspace_id = $1 AND ($2::text[] IS NULL OR account_id = ANY($2::text[])) AND ($3::timestamptz IS NULL OR known_at < $3::timestamptz)
-     ORDER BY account_id, known_at DESC`,
-    [workspaceId, q.accountIds ? [...q.accountIds] : null, q.before ? iso(q.before) : null],
-  );
+  const before = q.before ? iso(q.before) : null;
+  // A few accounts: one key lookup each, whatever the statistics (see accountFacts).
+  const found = q.accountIds
+    ? await exec(
+        `SELECT f.* FROM unnest($2::text[]) AS ids(id)
+         CROSS JOIN LATERAL (SELECT * FROM scoring_firmographics f
+                             WHERE f.workspace_id = $1 AND f.account_id = ids.id AND ($3::timestamptz IS NULL OR f.known_at < $3::timestamptz)
+                             ORDER BY f.known_at DESC LIMIT 1) f`,
+        [workspaceId, [...new Set(q.accountIds)], before],
+      )
+    : await exec(
+        `SELECT DISTINCT ON (account_id) * FROM scoring_firmographics
+         WHERE workspace_id = $1 AND ($2::timestamptz IS NULL OR known_at < $2::timestamptz)
+         ORDER BY account_id, known_at DESC`,
+        [workspaceId, before],
+      );
   return new Map(found.map((r) => [r.account_id as string, { ...firmographicsFrom(r), knownAt: toDate(r.known_at) }]));
 }
 
@@ -355,8 +367,10 @@ export async function accountFacts(exec: Exec, workspaceId: string, accountIds?:
 /** Which of these accounts are live, with when each last changed (firmographics may be stale after it). */
 export async function liveAccounts(exec: Exec, workspaceId: string, accountIds: readonly string[]): Promise<Map<string, Date>> {
   const found = await exec<{ id: string; updated_at: unknown }>(
-    `SELECT id, updated_at FROM accounts WHERE workspace_id = $1 AND id = ANY($2::text[]) AND status = 'active'`,
-    [workspaceId, [...accountIds]],
+    // One key lookup per account whatever the statistics (see accountFacts).
+    `SELECT a.id, a.updated_at FROM unnest($2::text[]) AS ids(id)
+     CROSS JOIN LATERAL (SELECT id, updated_at FROM accounts a WHERE a.workspace_id = $1 AND a.id = ids.id AND a.status = 'active' OFFSET 0) a`,
+    [workspaceId, [...new Set(accountIds)]],
   );
   return new Map(found.map((r) => [r.id, toDate(r.updated_at)]));
 }

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Database } from '../../src/db/client.ts';
+import { openTestDatabase } from '../../src/db/testing.ts';
+import { execOn } from '../../src/modules/events/index.ts';
+import { accountFacts, latestFirmographics, liveAccounts, loadScoreStates } from '../../src/modules/scoring/scoring.repo.ts';
+import { explained, rowsRead, scansOf } from '../support/plans.ts';
+
+/**
+ * A flush re-scores a batch of accounts and reads, for those accounts, their facts (firmographics,
+ * tech stack, a domain), which are live, their latest enrichment and their stored scores. Each must
+ * be a lookup of those accounts: `bench ingest` (auto_explain) logged the facts read as a filtered
+ * scan of the workspace's accounts, each joined to every domain row by a nested loop (225,443 rows
+ * discarded at worst), and the others as filtered scans of the workspace's rows — the plans that
+ * statistics taken while the tables were nearly empty give. The test runs the real statements under
+ * EXPLAIN ANALYZE never analyzed, analyzed while small then grown, and analyzed; and checks each
+ * returns what the workspace-wide read returns for those accounts.
+ */
+describe('a batch of accounts is read by key for scoring', () => {
+  let db: Database;
+  const ACCOUNTS = 1000;
+  const TABLES = ['account_domains', 'scoring_scores', 'scoring_firmographics', 'accounts'];
+
+  /** Accounts [from, to) of ws_busy, each with two domains (the second claimed); every fifth merged into acct_0. */
+  async function accounts(from: number, to: number) {
+    const rows = Array.from({ length: to - from }, (_, k) => from + k);
+    await db.query(
+      `INSERT INTO accounts (id, workspace_id, name, status, merged_into, employees, industry, traits, created_at, updated_at)
+       SELECT 'acct_' || n, 'ws_busy', 'Company ' || n, CASE WHEN n % 5 = 4 THEN 'merged' ELSE 'active' END, CASE WHEN n % 5 = 4 THEN 'acct_0' END, n, 'software',
+              jsonb_build_object('tech_stack', jsonb_build_array('segment', 'aws')), '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
+       FROM unnest($1::int[]) AS n`,
+      [rows],
+    );
+    await db.query(
+      `INSERT INTO account_domains (workspace_id, account_id, domain, claimed, source, created_at)
+       SELECT 'ws_busy', 'acct_' || n, 'c' || n || (CASE WHEN k = 1 THEN '.io' ELSE '.com' END), k = 2, 'api', '2026-01-01T00:00:00Z'::timestamptz + k * interval '1 hour'
+       FROM unnest($1::int[]) AS n, generate_series(1, 2) AS k`,
+      [rows],
+    );
+    await db.query(
+      `INSERT INTO scoring_scores (workspace_id, model_id, account_id, total, usage, fit, behavior, level, enterprise_fit, signals, indicators, points_hash, inputs_hash, computed_at, changed_at)
+       SELECT 'ws_busy', 'mdl_1', 'acct_' || n, n % 100, 0, 0, 0, 'none', false, '[]', '[]', 'p' || n, 'i' || n, '2026-01-02T00:00:00Z', '2026-01-02T00:00:00Z'
+       FROM unnest($1::int[]) AS n`,
+      [rows],
+    );
+    await db.query(
+      `INSERT INTO scoring_firmographics (workspace_id, account_id, known_at, employees, tech_stack, sources)
+       SELECT 'ws_busy', 'acct_' || n, '2026-01-01T00:00:00Z'::timestamptz + k * interval '1 day', n * 10 + k, '[]', '{}'
+       FROM unnest($1::int[]) AS n, generate_series(1, 2) AS k`,
+      [rows],
+    );
+  }
+
+  before(async () => {
+    db = await openTestDatabase();
+    await db.query(`INSERT INTO workspaces (id, name, created_at) VALUES ('ws_busy', 'Busy', now()), ('ws_other', 'Other', now())`);
+    await accounts(0, ACCOUNTS);
+    await db.query(`INSERT INTO accounts (id, workspace_id, name, status, traits, created_at, updated_at) VALUES ('acct_x', 'ws_other', 'X', 'active', '{}', now(), now())`);
+  });
+  after(async () => {
+    await db?.close();
+  });
+
+  /** Runs `read` under EXPLAIN ANALYZE: one statement, each table read no more than `perAccount` rows per account asked (+4), and no Seq Scan. */
+  async function probed<T>(read: Parameters<typeof explained<T>>[1], ids: string[], tables: Record<string, number>): Promise<T> {
+    const { result, plans } = await explained(db, read);
+    assert.equal(plans.length, 1);
+    const asked = new Set(ids).size;
+    for (const [table, perAccount] of Object.entries(tables)) {
+      const scans = scansOf(plans[0], table);
+      assert.ok(scans.length > 0 && scans.every((n) => n['Node Type'] !== 'Seq Scan'), `${table}: ${JSON.stringify(plans[0])}`);
+      const read = scans.reduce((sum, n) => sum + rowsRead(n), 0);
+      assert.ok(read <= asked * perAccount + 4, `${table}: ${read} rows read for ${asked} accounts: ${JSON.stringify(plans[0])}`);
+    }
+    return result;
+  }
+
+  async function readAndCheck(ids: string[], live: number) {
+    const unique = [...new Set(ids)];
+    const facts = await probed((x) => accountFacts(x, 'ws_busy', ids), ids, { accounts: 1, account_domains: 2 });
+    const allFacts = new Map((await accountFacts(execOn(db), 'ws_busy')).map((f) => [f.id, f]));
+    assert.equal(facts.length, live);
+    assert.deepEqual(facts, unique.filter((id) => allFacts.has(id)).sort().map((id) => allFacts.get(id)));
+
+    const alive = await probed((x) => liveAccounts(x, 'ws_busy', ids), ids, { accounts: 1 });
+    assert.deepEqual([...alive.keys()].sort(), unique.filter((id) => allFacts.has(id)).sort());
+
+    const states = await probed((x) => loadScoreStates(x, 'ws_busy', 'mdl_1', ids), ids, { scoring_scores: 1 });
+    const stored = await db.query<{ account_id: string }>(`SELECT account_id FROM scoring_scores WHERE workspace_id = 'ws_busy' AND model_id = 'mdl_1' AND account_id = ANY($1)`, [unique]);
+    assert.deepEqual([...states.keys()].sort(), stored.map((r) => r.account_id).sort());
+
+    // The latest row before an instant, and the latest of all: the workspace-wide read's, for these accounts.
+    for (const before of [new Date('2026-01-02T12:00:00Z'), undefined]) {
+      const known = await probed((x) => latestFirmographics(x, 'ws_busy', { accountIds: ids, before }), ids, { scoring_firmographics: 2 });
+      const all = await latestFirmographics(execOn(db), 'ws_busy', { before });
+      assert.deepEqual([...known].sort(), [...all].filter(([id]) => unique.includes(id)).sort());
+      for (const id of known.keys()) assert.equal(known.get(id)!.knownAt.toISOString(), before ? '2026-01-02T00:00:00.000Z' : '2026-01-03T00:00:00.000Z');
+    }
+    return facts;
+  }
+
+  it('reads the accounts asked for and their domains (never analyzed)', async () => {
+    const facts = await readAndCheck(['acct_3', 'acct_17', 'acct_150', 'acct_4', 'acct_none', 'acct_x'], 3);
+    // The claimed domain first; merged, unknown and other workspaces' accounts are left out.
+    assert.deepEqual(facts.map((f) => [f.id, f.domain, f.employees, f.techStack]), [
+      ['acct_150', 'c150.com', 150, ['segment', 'aws']],
+      ['acct_17', 'c17.com', 17, ['segment', 'aws']],
+      ['acct_3', 'c3.com', 3, ['segment', 'aws']],
+    ]);
+  });
+
+  it('reads by key with statistics taken while the workspace was small', async () => {
+    for (const table of TABLES) await db.query(`DELETE FROM ${table} WHERE workspace_id = 'ws_busy' AND ${table === 'accounts' ? 'id' : 'account_id'} <> 'acct_0'`);
+    for (const table of TABLES) await db.query(`ANALYZE ${table}`);
+    await accounts(1, ACCOUNTS);
+    await readAndCheck(['acct_5', 'acct_6', 'acct_7', 'acct_8', 'acct_10', 'acct_11', 'acct_12', 'acct_13'], 8);
+  });
+
+  it('reads by key once analyzed; a repeated id is read once', async () => {
+    for (const table of TABLES) await db.query(`ANALYZE ${table}`);
+    await readAndCheck(['acct_42', 'acct_42', 'acct_998'], 2);
+  });
+});
