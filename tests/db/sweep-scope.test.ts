@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Database } from '../../src/db/client.ts';
 import { openTestDatabase } from '../../src/db/testing.ts';
 import type { Exec } from '../../src/modules/events/index.ts';
-import { accountsWithEventsAfter, newestEventId } from '../../src/modules/scoring/scoring.repo.ts';
+import { accountsWithEventsAfter, newestEventId } from '../../src/modules/scoring/work.repo.ts';
 import { explained, nodeTypes, removedByFilter } from '../support/plans.ts';
 
 /**

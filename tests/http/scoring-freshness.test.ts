@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { flushDirty, scheduleRescore, useFirmographicsProvider, type CompanyProfile, type FirmographicsProvider } from '../../src/modules/scoring/index.ts';
 import { execOn } from '../../src/modules/events/index.ts';
-import { holdAccounts } from '../../src/modules/scoring/scoring.repo.ts';
+import { holdAccounts } from '../../src/modules/scoring/work.repo.ts';
 import { startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
 import type { JobContext } from '../../src/jobs/registry.ts';
 

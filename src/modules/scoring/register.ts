@@ -16,7 +16,7 @@ import { execOn } from '../events/index.ts';
 import { getWorkspace } from '../workspaces/index.ts';
 import { runBacktest } from './backtest.service.ts';
 import { armRecompute, armScoring, armSweep, holdAfterBatch, hotWindow, maxHoldAfterBatch, nextMinute, scheduleFlush, scheduleRescore } from './schedule.ts';
-import * as repo from './scoring.repo.ts';
+import * as work from './work.repo.ts';
 import { rescore } from './scoring.service.ts';
 
 const FLUSH_BATCH = 5000;
@@ -34,13 +34,13 @@ export async function flushDirty(ctx: Ctx): Promise<number> {
   const started = clock.now().getTime();
   let total = 0;
   for (;;) {
-    const ids = await repo.takeDirty(exec, ctx.workspaceId, FLUSH_BATCH, ctx.asOf);
+    const ids = await work.takeDirty(exec, ctx.workspaceId, FLUSH_BATCH, ctx.asOf);
     if (ids.length === 0) break;
     const t0 = clock.now().getTime();
     try {
       await rescore(ctx, { accountIds: ids, reason: 'event' });
     } catch (e) {
-      await repo.markDirty(exec, ctx.workspaceId, ids, ctx.asOf); // back in the set for the next flush or sweep
+      await work.markDirty(exec, ctx.workspaceId, ids, ctx.asOf); // back in the set for the next flush or sweep
       throw e;
     }
     const t1 = clock.now().getTime();
@@ -48,11 +48,11 @@ export async function flushDirty(ctx: Ctx): Promise<number> {
     if (hold > 0) {
       // Workspace time: this job's instant plus the time the flush has taken so far.
       const at = ctx.asOf.getTime() + (t1 - started);
-      await repo.holdAccounts(exec, ctx.workspaceId, ids, { at: new Date(at), hotSince: new Date(at - hotWindow(t1 - t0)), holdMs: hold, maxHoldMs: maxHoldAfterBatch(t1 - t0) });
+      await work.holdAccounts(exec, ctx.workspaceId, ids, { at: new Date(at), hotSince: new Date(at - hotWindow(t1 - t0)), holdMs: hold, maxHoldMs: maxHoldAfterBatch(t1 - t0) });
     }
     total += ids.length;
   }
-  const next = await repo.nextHoldEnd(exec, ctx.workspaceId, ctx.asOf);
+  const next = await work.nextHoldEnd(exec, ctx.workspaceId, ctx.asOf);
   if (next) await scheduleFlush(ctx.deps.database.db, { workspaceId: ctx.workspaceId, at: next, asOf: ctx.asOf, purpose: 'holds' });
   return total;
 }
@@ -63,17 +63,17 @@ export async function flushDirty(ctx: Ctx): Promise<number> {
  */
 export async function sweep(ctx: Ctx): Promise<{ found: boolean; more: boolean }> {
   const exec = execOn(ctx.deps.database);
-  const state = await repo.getState(exec, ctx.workspaceId);
+  const state = await work.getState(exec, ctx.workspaceId);
   const hookActive = state.lastFlushAt !== null && (state.lastSweepAt === null || state.lastFlushAt.getTime() >= state.lastSweepAt.getTime());
   if (hookActive) {
-    const newest = await repo.newestEventId(exec, ctx.workspaceId);
-    await repo.setState(exec, ctx.workspaceId, ctx.asOf, { watermark: newest ?? undefined, sweptAt: ctx.asOf });
+    const newest = await work.newestEventId(exec, ctx.workspaceId);
+    await work.setState(exec, ctx.workspaceId, ctx.asOf, { watermark: newest ?? undefined, sweptAt: ctx.asOf });
     return { found: false, more: false };
   }
-  const { accountIds, lastId, events } = await repo.accountsWithEventsAfter(exec, ctx.workspaceId, state.watermark ?? '', SWEEP_EVENTS);
+  const { accountIds, lastId, events } = await work.accountsWithEventsAfter(exec, ctx.workspaceId, state.watermark ?? '', SWEEP_EVENTS);
   if (accountIds.length) await rescore(ctx, { accountIds, reason: 'event' });
   await flushDirty(ctx); // accounts a failed flush put back
-  await repo.setState(exec, ctx.workspaceId, ctx.asOf, { watermark: lastId ?? undefined, sweptAt: ctx.asOf });
+  await work.setState(exec, ctx.workspaceId, ctx.asOf, { watermark: lastId ?? undefined, sweptAt: ctx.asOf });
   return { found: lastId !== null, more: events === SWEEP_EVENTS };
 }
 
@@ -104,7 +104,7 @@ export function registerScoring(registry: JobRegistry): void {
     transactional: false,
     async run(ctx) {
       // Recorded first: a sweep running meanwhile sees the hook at work and does not duplicate it.
-      await repo.setState(execOn(ctx.deps.database), ctx.workspaceId, ctx.asOf, { flushedAt: ctx.asOf });
+      await work.setState(execOn(ctx.deps.database), ctx.workspaceId, ctx.asOf, { flushedAt: ctx.asOf });
       await flushDirty(ctx);
       await armRecompute(ctx.deps.database.db, ctx);
     },
@@ -126,8 +126,8 @@ export function registerScoring(registry: JobRegistry): void {
     async run(ctx) {
       const stats = await rescore(ctx, { reason: 'recompute' });
       const exec = execOn(ctx.deps.database);
-      await repo.setState(exec, ctx.workspaceId, ctx.asOf, { recomputedAt: ctx.asOf });
-      await repo.pruneHolds(exec, ctx.workspaceId, new Date(ctx.asOf.getTime() - DAY_MS));
+      await work.setState(exec, ctx.workspaceId, ctx.asOf, { recomputedAt: ctx.asOf });
+      await work.pruneHolds(exec, ctx.workspaceId, new Date(ctx.asOf.getTime() - DAY_MS));
       // Windows and decay move only while some account has events inside a window.
       if (stats.withEvents > 0 || ctx.job.payload.reason !== 'daily') await armRecompute(ctx.deps.database.db, ctx);
     },

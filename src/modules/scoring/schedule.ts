@@ -47,7 +47,7 @@ import type { Ctx, Db } from '../../context.ts';
 import { enqueue } from '../../jobs/queue.ts';
 import { DAY_MS } from '../../kernel/dates.ts';
 import { execIn } from '../events/index.ts';
-import * as repo from './scoring.repo.ts';
+import * as work from './work.repo.ts';
 
 export const RESCORE_DELAY_MS = 200;
 /** Pacing (see above): a batch's accounts are held for HOLD_FACTOR × its duration, when that is at least MIN_HOLD_MS. */
@@ -81,7 +81,7 @@ export const nextUtcMidnight = (after: Date) => new Date(Math.floor(after.getTim
 export async function scheduleRescore(db: Db, input: { workspaceId: string; accountIds: readonly (string | null | undefined)[]; asOf: Date }): Promise<void> {
   const ids = [...new Set(input.accountIds.filter((a): a is string => typeof a === 'string' && a.length > 0))];
   if (ids.length === 0) return;
-  await repo.markDirty(execIn(db), input.workspaceId, ids, input.asOf);
+  await work.markDirty(execIn(db), input.workspaceId, ids, input.asOf);
   await scheduleFlush(db, { workspaceId: input.workspaceId, at: new Date(input.asOf.getTime() + RESCORE_DELAY_MS), asOf: input.asOf, purpose: 'events' });
 }
 
@@ -104,8 +104,8 @@ export async function scheduleFlush(db: Db, input: { workspaceId: string; at: Da
 export async function startSweep(db: Db, ctx: Pick<Ctx, 'workspaceId' | 'asOf'>): Promise<void> {
   const exec = execIn(db);
   if ((await exec('SELECT 1 FROM scoring_state WHERE workspace_id = $1', [ctx.workspaceId])).length) return;
-  const newest = await repo.newestEventId(exec, ctx.workspaceId);
-  if (newest) await repo.setState(exec, ctx.workspaceId, ctx.asOf, { watermark: newest });
+  const newest = await work.newestEventId(exec, ctx.workspaceId);
+  if (newest) await work.setState(exec, ctx.workspaceId, ctx.asOf, { watermark: newest });
 }
 
 /** Queues the next daily recompute and the next sweep (idempotent: one job per occurrence). */
