@@ -74,4 +74,7 @@ export function toDate(v: unknown): Date {
   throw new Error(`not a timestamp: ${String(v)}`);
 }
 
+/** `toDate` for a nullable column: null (or a missing field) stays null. */
+export const toDateOrNull = (v: unknown): Date | null => (v === null || v === undefined ? null : toDate(v));
+
 export { sql };

@@ -1,5 +1,5 @@
 /** Accounts (companies), contacts (people), their links, and the account timeline. */
-import { toDate } from '../../db/sql.ts';
+import { toDate, toDateOrNull } from '../../db/sql.ts';
 
 export const SEGMENTS = ['smb', 'mid_market', 'enterprise'] as const;
 export const MOTIONS = ['self_serve', 'sales_assisted', 'sales_led'] as const;
@@ -85,7 +85,6 @@ export interface MergeResult {
   moved: { events: number; contacts: number; domains: number; memberships: number; activity: number };
 }
 
-const d = (v: unknown) => (v === null || v === undefined ? null : toDate(v));
 
 /** Maps a snake_case row of `accounts` (raw SQL) to an Account. */
 export function accountFromRow(r: Record<string, unknown>, domains: string[]): Account {
@@ -96,7 +95,7 @@ export function accountFromRow(r: Record<string, unknown>, domains: string[]): A
     name: (r.name as string | null) ?? null,
     status: r.status as Account['status'],
     mergedInto: (r.merged_into as string | null) ?? null,
-    mergedAt: d(r.merged_at),
+    mergedAt: toDateOrNull(r.merged_at),
     employees: r.employees === null || r.employees === undefined ? null : Number(r.employees),
     industry: (r.industry as string | null) ?? null,
     country: (r.country as string | null) ?? null,
@@ -105,7 +104,7 @@ export function accountFromRow(r: Record<string, unknown>, domains: string[]): A
     ownerId: (r.owner_id as string | null) ?? null,
     lifecycleStage: (r.lifecycle_stage as string | null) ?? null,
     traits: (r.traits as Record<string, unknown>) ?? {},
-    traitsAt: d(r.traits_at),
+    traitsAt: toDateOrNull(r.traits_at),
     domains,
     createdAt: toDate(r.created_at),
     updatedAt: toDate(r.updated_at),
@@ -122,10 +121,10 @@ export function contactFromRow(r: Record<string, unknown>, anonymousIds: string[
     name: (r.name as string | null) ?? null,
     companyExternalId: (r.company_external_id as string | null) ?? null,
     traits: (r.traits as Record<string, unknown>) ?? {},
-    traitsAt: d(r.traits_at),
+    traitsAt: toDateOrNull(r.traits_at),
     accountId: (r.account_id as string | null) ?? null,
     accountSource: (r.account_source as LinkSource | null) ?? null,
-    accountLinkedAt: d(r.account_linked_at),
+    accountLinkedAt: toDateOrNull(r.account_linked_at),
     anonymousIds,
     createdAt: toDate(r.created_at),
     updatedAt: toDate(r.updated_at),

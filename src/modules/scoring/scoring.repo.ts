@@ -4,7 +4,7 @@
  * as arrays through unnest(): a full recompute writes thousands of scores per statement.
  */
 import { createHash } from 'node:crypto';
-import { toDate } from '../../db/sql.ts';
+import { toDate, toDateOrNull } from '../../db/sql.ts';
 import type { Exec } from '../events/index.ts';
 import { compactContributions, compactIndicators, expandContributions, expandIndicators } from './compute/score.ts';
 import type { ModelConfig } from './model.schema.ts';
@@ -12,7 +12,6 @@ import type { AccountScore, Firmographics, Level, ModelStatus, ScoreResult, Scor
 
 const iso = (d: Date) => d.toISOString();
 const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
-const d = (v: unknown) => (v === null || v === undefined ? null : toDate(v));
 
 function modelFrom(r: Record<string, unknown>): ScoringModel {
   return {
@@ -24,8 +23,8 @@ function modelFrom(r: Record<string, unknown>): ScoringModel {
     status: r.status as ModelStatus,
     config: json(r.config) as ModelConfig,
     createdAt: toDate(r.created_at),
-    activatedAt: d(r.activated_at),
-    archivedAt: d(r.archived_at),
+    activatedAt: toDateOrNull(r.activated_at),
+    archivedAt: toDateOrNull(r.archived_at),
   };
 }
 

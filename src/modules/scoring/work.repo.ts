@@ -3,11 +3,10 @@
  * accounts, the holds that pace hot ones, the scoring state (sweep watermark, last flush, sweep
  * and recompute) and the sweep's reads of new events. Every query is scoped by workspace.
  */
-import { toDate } from '../../db/sql.ts';
+import { toDate, toDateOrNull } from '../../db/sql.ts';
 import type { Exec } from '../events/index.ts';
 
 const iso = (d: Date) => d.toISOString();
-const d = (v: unknown) => (v === null || v === undefined ? null : toDate(v));
 
 export async function markDirty(exec: Exec, workspaceId: string, accountIds: readonly string[], at: Date): Promise<void> {
   if (accountIds.length === 0) return;
@@ -105,7 +104,7 @@ export interface ScoringState {
 
 export async function getState(exec: Exec, workspaceId: string): Promise<ScoringState> {
   const [r] = await exec('SELECT * FROM scoring_state WHERE workspace_id = $1', [workspaceId]);
-  return { watermark: (r?.sweep_watermark as string | null) ?? null, lastRecomputeAt: d(r?.last_recompute_at), lastFlushAt: d(r?.last_flush_at), lastSweepAt: d(r?.last_sweep_at) };
+  return { watermark: (r?.sweep_watermark as string | null) ?? null, lastRecomputeAt: toDateOrNull(r?.last_recompute_at), lastFlushAt: toDateOrNull(r?.last_flush_at), lastSweepAt: toDateOrNull(r?.last_sweep_at) };
 }
 
 export async function setState(exec: Exec, workspaceId: string, at: Date, patch: { watermark?: string; recomputedAt?: Date; flushedAt?: Date; sweptAt?: Date }): Promise<void> {
