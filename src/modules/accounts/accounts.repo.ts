@@ -34,7 +34,11 @@ export async function resolveAccountId(exec: Exec, ws: string, id: string): Prom
 
 export async function loadAccounts(exec: Exec, ws: string, ids: string[]): Promise<Account[]> {
   if (ids.length === 0) return [];
-  const found = await exec('SELECT * FROM accounts WHERE workspace_id = $1 AND id = ANY($2::text[])', [ws, ids]);
+  const found = await exec(
+    `SELECT a.* FROM (SELECT DISTINCT unnest($2::text[]) AS k) keys,
+            LATERAL (SELECT * FROM accounts WHERE workspace_id = $1 AND id = keys.k LIMIT 1) a`,
+    [ws, ids],
+  );
   const domains = await claimedDomainsOf(exec, ws, ids);
   const byId = new Map(found.map((r) => [r.id as string, accountFromRow(r, domains.get(r.id as string) ?? [])]));
   return ids.map((id) => byId.get(id)).filter((a): a is Account => !!a);
@@ -48,7 +52,8 @@ export async function loadAccount(exec: Exec, ws: string, id: string): Promise<A
 export async function accountsByExternalId(exec: Exec, ws: string, externalIds: string[]): Promise<Map<string, string>> {
   if (externalIds.length === 0) return new Map();
   const found = await exec<{ external_id: string; id: string }>(
-    'SELECT external_id, coalesce(merged_into, id) AS id FROM accounts WHERE workspace_id = $1 AND external_id = ANY($2::text[])',
+    `SELECT keys.k AS external_id, a.id FROM (SELECT DISTINCT unnest($2::text[]) AS k) keys,
+            LATERAL (SELECT coalesce(merged_into, id) AS id FROM accounts WHERE workspace_id = $1 AND external_id = keys.k LIMIT 1) a`,
     [ws, externalIds],
   );
   return new Map(found.map((r) => [r.external_id, r.id]));
@@ -135,7 +140,9 @@ export async function claimedDomainsOf(exec: Exec, ws: string, accountIds: strin
   const out = new Map<string, string[]>();
   if (accountIds.length === 0) return out;
   const found = await exec<{ account_id: string; domain: string }>(
-    'SELECT account_id, domain FROM account_domains WHERE workspace_id = $1 AND account_id = ANY($2::text[]) AND claimed ORDER BY domain',
+    `SELECT keys.k AS account_id, d.domain FROM (SELECT DISTINCT unnest($2::text[]) AS k) keys,
+            LATERAL (SELECT domain FROM account_domains WHERE workspace_id = $1 AND account_id = keys.k AND claimed OFFSET 0) d
+     ORDER BY d.domain`,
     [ws, accountIds],
   );
   for (const r of found) out.set(r.account_id, [...(out.get(r.account_id) ?? []), r.domain]);
@@ -145,7 +152,8 @@ export async function claimedDomainsOf(exec: Exec, ws: string, accountIds: strin
 export async function domainOwners(exec: Exec, ws: string, domains: string[]): Promise<Map<string, string>> {
   if (domains.length === 0) return new Map();
   const found = await exec<{ domain: string; account_id: string }>(
-    'SELECT domain, account_id FROM account_domains WHERE workspace_id = $1 AND claimed AND domain = ANY($2::text[])',
+    `SELECT keys.k AS domain, d.account_id FROM (SELECT DISTINCT unnest($2::text[]) AS k) keys,
+            LATERAL (SELECT account_id FROM account_domains WHERE workspace_id = $1 AND claimed AND domain = keys.k LIMIT 1) d`,
     [ws, domains],
   );
   return new Map(found.map((r) => [r.domain, r.account_id]));

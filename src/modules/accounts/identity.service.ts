@@ -21,21 +21,28 @@ const obj = (v: unknown): Record<string, unknown> | null => (typeof v === 'objec
  * alias/anonymous id), the accounts of its group and company ids, and the owners of its email
  * domains.
  */
-async function batchLookup(exec: Exec, ws: string, q: { userIds: string[]; aliases: string[]; externalIds: string[]; domains: string[] }): Promise<Lookups> {
+export async function batchLookup(exec: Exec, ws: string, q: { userIds: string[]; aliases: string[]; externalIds: string[]; domains: string[] }): Promise<Lookups> {
   const lookups: Lookups = { contactByUserId: new Map(), contactByAlias: new Map(), accountByExternalId: new Map(), accountByDomain: new Map() };
   if (!q.userIds.length && !q.aliases.length && !q.externalIds.length && !q.domains.length) return lookups;
   const found = await exec<{ k: string; key: string; contact_id: string | null; account_id: string | null; source: LinkSource | null }>(
-    `SELECT 'u' AS k, c.user_id AS key, c.id AS contact_id, coalesce(a.merged_into, a.id) AS account_id, c.account_source AS source
-       FROM contacts c LEFT JOIN accounts a ON a.id = c.account_id
-      WHERE c.workspace_id = $1 AND c.user_id = ANY($2::text[])
+    `SELECT 'u' AS k, keys.k AS key, c.id AS contact_id, coalesce(a.merged_into, a.id) AS account_id, c.account_source AS source
+       FROM (SELECT DISTINCT unnest($2::text[]) AS k) keys,
+            LATERAL (SELECT id, account_id, account_source FROM contacts WHERE workspace_id = $1 AND user_id = keys.k LIMIT 1) c
+            LEFT JOIN LATERAL (SELECT id, merged_into FROM accounts WHERE id = c.account_id LIMIT 1) a ON true
      UNION ALL
-     SELECT 'a', ca.alias, c.id, coalesce(a.merged_into, a.id), c.account_source
-       FROM contact_aliases ca JOIN contacts c ON c.id = ca.contact_id LEFT JOIN accounts a ON a.id = c.account_id
-      WHERE ca.workspace_id = $1 AND ca.alias = ANY($3::text[])
+     SELECT 'a', keys.k, c.id, coalesce(a.merged_into, a.id), c.account_source
+       FROM (SELECT DISTINCT unnest($3::text[]) AS k) keys,
+            LATERAL (SELECT contact_id FROM contact_aliases WHERE workspace_id = $1 AND alias = keys.k LIMIT 1) ca,
+            LATERAL (SELECT id, account_id, account_source FROM contacts WHERE id = ca.contact_id LIMIT 1) c
+            LEFT JOIN LATERAL (SELECT id, merged_into FROM accounts WHERE id = c.account_id LIMIT 1) a ON true
      UNION ALL
-     SELECT 'x', external_id, NULL, coalesce(merged_into, id), NULL FROM accounts WHERE workspace_id = $1 AND external_id = ANY($4::text[])
+     SELECT 'x', keys.k, NULL, a.id, NULL
+       FROM (SELECT DISTINCT unnest($4::text[]) AS k) keys,
+            LATERAL (SELECT coalesce(merged_into, id) AS id FROM accounts WHERE workspace_id = $1 AND external_id = keys.k LIMIT 1) a
      UNION ALL
-     SELECT 'd', domain, NULL, account_id, NULL FROM account_domains WHERE workspace_id = $1 AND claimed AND domain = ANY($5::text[])`,
+     SELECT 'd', keys.k, NULL, d.account_id, NULL
+       FROM (SELECT DISTINCT unnest($5::text[]) AS k) keys,
+            LATERAL (SELECT account_id FROM account_domains WHERE workspace_id = $1 AND claimed AND domain = keys.k LIMIT 1) d`,
     [ws, q.userIds, q.aliases, q.externalIds, q.domains],
   );
   for (const r of found) {
