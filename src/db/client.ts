@@ -10,6 +10,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import * as schema from './schema/index.ts';
 import { DurableNodeFS, durableStartParams } from './durable-fs.ts';
+import { textParsers } from './pglite-parsers.ts';
 import { acquireDataDirLock, type DataDirLock } from './lock.ts';
 
 export type Schema = typeof schema;
@@ -127,15 +128,15 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
     lock?.release();
     throw e;
   }
-  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  const parsing = textParsers(client);
+  const db = drizzlePglite({ client: parsing.forDrizzle as PGlite, schema }) as unknown as Db;
   return {
     kind: 'pglite',
     db,
     pglite: client,
     describe: inMemory ? 'PGlite (in memory)' : `PGlite ${opts.dataDir}`,
     async query<T>(text: string, params?: unknown[], _opts?: QueryOptions) {
-      const r = await client.query<T>(text, params as unknown[]);
-      return r.rows;
+      return parsing.restore(await client.query<T>(text, params as unknown[]));
     },
     async migrate() {
       await migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS_DIR });

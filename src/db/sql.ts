@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import pg from 'pg';
 import type { Db, QueryOptions } from './client.ts';
+import { AS_TEXT_OIDS, asText } from './pglite-parsers.ts';
 
 /** Runs raw SQL through drizzle (inside a transaction when given `tx`) and returns the rows. */
 export async function rows<T = Record<string, unknown>>(tx: Db, query: SQL): Promise<T[]> {
@@ -8,19 +9,14 @@ export async function rows<T = Record<string, unknown>>(tx: Db, query: SQL): Pro
   return r.rows;
 }
 
-/**
- * Types drizzle's raw `execute` hands back as the database's text (timestamps, dates, intervals
- * and their arrays); every other type goes through the driver's default parser. `rawIn` keeps
- * exactly these rules, so a statement returns the same values on either path.
- */
-const AS_TEXT_OIDS = [1114, 1184, 1186, 1082, 1231, 1115, 1185, 1187, 1182];
-const asText = (v: string) => v;
+/** node-postgres: the AS_TEXT types as text, as drizzle's `execute` returns them; every other type by the driver's default parser. */
 const PG_TYPES = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     return AS_TEXT_OIDS.includes(oid) ? asText : pg.types.getTypeParser(oid, format as 'text');
   },
 };
-const PGLITE_OPTIONS = { rowMode: 'object' as const, parsers: Object.fromEntries(AS_TEXT_OIDS.map((oid) => [oid, asText])) };
+/** PGlite: the instance already parses the AS_TEXT types as text (pglite-parsers.ts), so no per-query parsers. */
+const PGLITE_OPTIONS = { rowMode: 'object' as const };
 
 interface RawClient {
   query(...args: unknown[]): Promise<{ rows: unknown[] }>;
