@@ -1,4 +1,4 @@
-import type { PGlite, Results } from '@electric-sql/pglite';
+import { types, type PGlite, type Results } from '@electric-sql/pglite';
 
 /**
  * Types drizzle's raw `execute` hands back as the database's text (timestamps, dates, intervals
@@ -8,8 +8,10 @@ import type { PGlite, Results } from '@electric-sql/pglite';
 export const AS_TEXT_OIDS = [1114, 1184, 1186, 1082, 1231, 1115, 1185, 1187, 1182];
 export const asText = (v: string) => v;
 const AS_TEXT = new Set(AS_TEXT_OIDS);
+/** The array types among them, with their element type (numeric[] → numeric). */
+const ARRAY_OF = new Map([[1231, 1700], [1115, 1114], [1185, 1184], [1187, 1186], [1182, 1082]]);
 
-type Parser = (value: string, typeId: number) => unknown;
+type Parser = (value: string, typeId?: number) => unknown;
 
 /**
  * PGlite parses with the instance's parsers unless a query brings its own (`parsers` in its
@@ -29,10 +31,14 @@ type Parser = (value: string, typeId: number) => unknown;
 export function textParsers(client: PGlite): { forDrizzle: Pick<PGlite, 'query' | 'transaction'>; restore<T>(r: Results<T>): T[] } {
   const own = client.parsers as Record<number, Parser>;
   const byDefault = new Map<number, Parser>();
-  for (const oid of AS_TEXT_OIDS) {
-    if (own[oid]) byDefault.set(oid, own[oid]);
-    own[oid] = asText;
+  for (const oid of AS_TEXT_OIDS) if (own[oid] && !ARRAY_OF.has(oid)) byDefault.set(oid, own[oid]);
+  // PGlite's array parsers look their element's parser up in the instance's map when they run:
+  // restored here with the element's parser as it was.
+  for (const [array, element] of ARRAY_OF) {
+    const parseElement = byDefault.get(element) ?? own[element];
+    if (own[array]) byDefault.set(array, (v) => types.arrayParser(v, parseElement ?? asText, array));
   }
+  for (const oid of AS_TEXT_OIDS) own[oid] = asText;
   type Query = PGlite['query'];
   type Opts = Parameters<Query>[2];
   // Options whose parsers are all AS_TEXT types (drizzle's): the instance parses those so already.
