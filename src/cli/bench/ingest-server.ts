@@ -5,6 +5,7 @@
  * TypeScript child process (the load generator) run with tsx.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { SERVER_NODE_FLAGS } from '../node-flags.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,7 +103,7 @@ export interface ServerProcess {
 export async function startServer(db: ScratchDb, opts: { role?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ServerProcess> {
   // e.g. TANDEM_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
   const nodeArgs = (process.env.TANDEM_BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--port', '0', '--role', opts.role ?? 'all', ...db.serveArgs()], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeArgs, BIN, 'serve', '--port', '0', '--role', opts.role ?? 'all', ...db.serveArgs()], {
     env: { LOG_LEVEL: 'warn', ...db.serveEnv(), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
