@@ -41,6 +41,14 @@ export function rawIn(tx: Db): (<T>(text: string, params: unknown[], opts?: Quer
 }
 
 /**
+ * The distinct keys of a text[] parameter as a row source `keys(k)`, for one LATERAL probe per key:
+ * `FROM ${keySet('$2')}, LATERAL (SELECT … WHERE workspace_id = $1 AND external_id = keys.k LIMIT 1) a`.
+ * Unlike `external_id = ANY($2)`, the key stays the condition of an index lookup whatever the
+ * statistics (docs/ARCHITECTURE.md, "Reads of a set of keys").
+ */
+export const keySet = (param: string) => `(SELECT DISTINCT unnest(${param}::text[]) AS k) keys`;
+
+/**
  * Raw SQL with numbered placeholders as a drizzle `SQL`: `$n` becomes bound parameter n (an array
  * stays one parameter), so one query text serves both raw drivers and drizzle.
  */

@@ -5,7 +5,7 @@
  * strings, each with an explicit cast.
  */
 import type { Exec } from '../events/index.ts';
-import { toDate } from '../../db/sql.ts';
+import { keySet, toDate } from '../../db/sql.ts';
 import { accountFromRow, contactFromRow, type Account, type Contact, type LinkSource } from './accounts.ts';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -35,7 +35,7 @@ export async function resolveAccountId(exec: Exec, ws: string, id: string): Prom
 export async function loadAccounts(exec: Exec, ws: string, ids: string[]): Promise<Account[]> {
   if (ids.length === 0) return [];
   const found = await exec(
-    `SELECT a.* FROM (SELECT DISTINCT unnest($2::text[]) AS k) keys,
+    `SELECT a.* FROM ${keySet('$2')},
             LATERAL (SELECT * FROM accounts WHERE workspace_id = $1 AND id = keys.k LIMIT 1) a`,
     [ws, ids],
   );
@@ -52,7 +52,7 @@ export async function loadAccount(exec: Exec, ws: string, id: string): Promise<A
 export async function accountsByExternalId(exec: Exec, ws: string, externalIds: string[]): Promise<Map<string, string>> {
   if (externalIds.length === 0) return new Map();
   const found = await exec<{ external_id: string; id: string }>(
-    `SELECT keys.k AS external_id, a.id FROM (SELECT DISTINCT unnest($2::text[]) AS k) keys,
+    `SELECT keys.k AS external_id, a.id FROM ${keySet('$2')},
             LATERAL (SELECT coalesce(merged_into, id) AS id FROM accounts WHERE workspace_id = $1 AND external_id = keys.k LIMIT 1) a`,
     [ws, externalIds],
   );
@@ -140,7 +140,7 @@ export async function claimedDomainsOf(exec: Exec, ws: string, accountIds: strin
   const out = new Map<string, string[]>();
   if (accountIds.length === 0) return out;
   const found = await exec<{ account_id: string; domain: string }>(
-    `SELECT keys.k AS account_id, d.domain FROM (SELECT DISTINCT unnest($2::text[]) AS k) keys,
+    `SELECT keys.k AS account_id, d.domain FROM ${keySet('$2')},
             LATERAL (SELECT domain FROM account_domains WHERE workspace_id = $1 AND account_id = keys.k AND claimed OFFSET 0) d
      ORDER BY d.domain`,
     [ws, accountIds],
@@ -152,7 +152,7 @@ export async function claimedDomainsOf(exec: Exec, ws: string, accountIds: strin
 export async function domainOwners(exec: Exec, ws: string, domains: string[]): Promise<Map<string, string>> {
   if (domains.length === 0) return new Map();
   const found = await exec<{ domain: string; account_id: string }>(
-    `SELECT keys.k AS domain, d.account_id FROM (SELECT DISTINCT unnest($2::text[]) AS k) keys,
+    `SELECT keys.k AS domain, d.account_id FROM ${keySet('$2')},
             LATERAL (SELECT account_id FROM account_domains WHERE workspace_id = $1 AND claimed AND domain = keys.k LIMIT 1) d`,
     [ws, domains],
   );

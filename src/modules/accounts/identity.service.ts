@@ -3,7 +3,7 @@
  * resolution for a whole batch, and the application of identify / group / alias calls.
  */
 import type { Ctx, Db } from '../../context.ts';
-import { toDate } from '../../db/sql.ts';
+import { keySet, toDate } from '../../db/sql.ts';
 import { newId } from '../../kernel/ids.ts';
 import { execIn, IDENTITY_TYPES, storedMessageIds, type Exec, type IdentityPort, type NormalizedMessage } from '../events/index.ts';
 import * as repo from './accounts.repo.ts';
@@ -26,22 +26,22 @@ export async function batchLookup(exec: Exec, ws: string, q: { userIds: string[]
   if (!q.userIds.length && !q.aliases.length && !q.externalIds.length && !q.domains.length) return lookups;
   const found = await exec<{ k: string; key: string; contact_id: string | null; account_id: string | null; source: LinkSource | null }>(
     `SELECT 'u' AS k, keys.k AS key, c.id AS contact_id, coalesce(a.merged_into, a.id) AS account_id, c.account_source AS source
-       FROM (SELECT DISTINCT unnest($2::text[]) AS k) keys,
+       FROM ${keySet('$2')},
             LATERAL (SELECT id, account_id, account_source FROM contacts WHERE workspace_id = $1 AND user_id = keys.k LIMIT 1) c
             LEFT JOIN LATERAL (SELECT id, merged_into FROM accounts WHERE id = c.account_id LIMIT 1) a ON true
      UNION ALL
      SELECT 'a', keys.k, c.id, coalesce(a.merged_into, a.id), c.account_source
-       FROM (SELECT DISTINCT unnest($3::text[]) AS k) keys,
+       FROM ${keySet('$3')},
             LATERAL (SELECT contact_id FROM contact_aliases WHERE workspace_id = $1 AND alias = keys.k LIMIT 1) ca,
             LATERAL (SELECT id, account_id, account_source FROM contacts WHERE id = ca.contact_id LIMIT 1) c
             LEFT JOIN LATERAL (SELECT id, merged_into FROM accounts WHERE id = c.account_id LIMIT 1) a ON true
      UNION ALL
      SELECT 'x', keys.k, NULL, a.id, NULL
-       FROM (SELECT DISTINCT unnest($4::text[]) AS k) keys,
+       FROM ${keySet('$4')},
             LATERAL (SELECT coalesce(merged_into, id) AS id FROM accounts WHERE workspace_id = $1 AND external_id = keys.k LIMIT 1) a
      UNION ALL
      SELECT 'd', keys.k, NULL, d.account_id, NULL
-       FROM (SELECT DISTINCT unnest($5::text[]) AS k) keys,
+       FROM ${keySet('$5')},
             LATERAL (SELECT account_id FROM account_domains WHERE workspace_id = $1 AND claimed AND domain = keys.k LIMIT 1) d`,
     [ws, q.userIds, q.aliases, q.externalIds, q.domains],
   );
