@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Database } from '../../src/db/client.ts';
 import { openTestDatabase } from '../../src/db/testing.ts';
 import { execOn } from '../../src/modules/events/index.ts';
-import { accountsByExternalId, claimedDomainsOf, domainOwners, loadAccounts } from '../../src/modules/accounts/accounts.repo.ts';
+import { accountsByExternalId, claimedDomainsOf, domainOwners, loadAccounts, mergedInto } from '../../src/modules/accounts/accounts.repo.ts';
 import { batchLookup } from '../../src/modules/accounts/identity.service.ts';
 import { explained, rowsRead, scansOf } from '../support/plans.ts';
 
@@ -86,6 +86,14 @@ describe('ingestion resolves identities by key', () => {
     assert.deepEqual([...domains].sort(), ids.map((id) => [id, [`c${id.slice(5)}.com`]]).sort());
     const owners = await probed((x) => domainOwners(x, 'ws_busy', [...ns.map((n) => `c${n}.com`), ...ns.map((n) => `c${n}.io`)]), ns.length * 2, { account_domains: 1 });
     assert.deepEqual([...owners].sort(), ns.map((n) => [`c${n}.com`, `acct_${n}`]).sort());
+
+    // Usage thresholds check a survivor with the accounts merged into it. Every fifth account is merged into acct_0.
+    const survivors = ['acct_0', ...ids.filter((id) => !['acct_0'].includes(id))];
+    const allMerged = await db.query<{ id: string }>(`SELECT id FROM accounts WHERE workspace_id = 'ws_busy' AND merged_into = 'acct_0'`);
+    const merged = await probed((x) => mergedInto(x, 'ws_busy', survivors), survivors.length + allMerged.length, { accounts: 1 });
+    assert.deepEqual(merged.sort(), allMerged.map((r) => r.id).sort());
+    const none = await probed((x) => mergedInto(x, 'ws_busy', ids.filter((id) => id !== 'acct_0')), ids.length, { accounts: 1 });
+    assert.deepEqual(none, []);
 
     const q = { userIds: ns.map((n) => `u${n}`), aliases: [...ns.map((n) => `anon${n}`), 'anon-none'], externalIds: groups, domains: ns.map((n) => `c${n}.com`) };
     const keys = q.userIds.length + q.aliases.length + q.externalIds.length + q.domains.length;

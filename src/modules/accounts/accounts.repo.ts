@@ -59,6 +59,17 @@ export async function accountsByExternalId(exec: Exec, ws: string, externalIds: 
   return new Map(found.map((r) => [r.external_id, r.id]));
 }
 
+/** The accounts merged into these (their survivors), by id. */
+export async function mergedInto(exec: Exec, ws: string, survivorIds: readonly string[]): Promise<string[]> {
+  if (survivorIds.length === 0) return [];
+  const found = await exec<{ id: string }>(
+    `SELECT m.id FROM ${keySet('$2')},
+            LATERAL (SELECT id FROM accounts WHERE workspace_id = $1 AND merged_into = keys.k OFFSET 0) m`,
+    [ws, [...survivorIds]],
+  );
+  return found.map((r) => r.id);
+}
+
 /** Inserts accounts; an external id already taken is skipped. Returns the rows inserted. */
 export async function insertAccounts(
   exec: Exec,

@@ -15,6 +15,7 @@ export {
   type UnmatchedUser,
 } from './accounts.service.ts';
 export { mergeAccounts } from './merge.service.ts';
+export { mergedInto } from './accounts.repo.ts';
 export { accountTimeline } from './timeline.service.ts';
 export { identityResolver } from './identity.service.ts';
 export { candidateDomains, emailDomain, isFreeMailDomain, normalizeDomain } from './compute/domains.ts';

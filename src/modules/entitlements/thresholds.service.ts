@@ -7,6 +7,8 @@ import { notFound } from '../../kernel/errors.ts';
 import { listSubscriptions, LIVE_STATUSES, type Subscription } from '../billing/index.ts';
 import { findMetrics, getEntitlements, type BillableMetric, type Entitlement } from '../catalog/index.ts';
 import { usageForPeriods } from '../metering/index.ts';
+import { mergedInto } from '../accounts/index.ts';
+import { execIn } from '../events/index.ts';
 import { limitWindow } from './entitlements.ts';
 
 /** Thresholds announced once per subscription, feature and period: 80 % (approaching) and 100 % (reached). */
@@ -99,11 +101,8 @@ export async function checkThresholdsMany(tx: Db, ctx: Ctx, accountIds: readonly
   if (accountIds.length === 0) return 0;
   // Events land on a merge's survivor; a merged account's subscription keeps its old id and
   // counts the survivor's events (metering resolves it), so it is checked with its survivor.
-  const merged = await rows<{ id: string }>(
-    tx,
-    sql`SELECT id FROM accounts WHERE workspace_id = ${ctx.workspaceId} AND merged_into = ANY(${sql.param([...accountIds])}::text[])`,
-  );
-  const all = [...new Set([...accountIds, ...merged.map((m) => m.id)])];
+  const merged = await mergedInto(execIn(tx), ctx.workspaceId, accountIds);
+  const all = [...new Set([...accountIds, ...merged])];
   const subs = await liveSubscriptions(inTxCtx(tx, ctx), all);
   return checkSubscriptions(
     tx,
