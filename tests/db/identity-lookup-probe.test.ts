@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Database } from '../../src/db/client.ts';
 import { openTestDatabase } from '../../src/db/testing.ts';
-import { execOn } from '../../src/modules/events/index.ts';
+import type { Exec } from '../../src/modules/events/index.ts';
 import { accountsByExternalId, claimedDomainsOf, domainOwners, loadAccounts, mergedInto } from '../../src/modules/accounts/accounts.repo.ts';
 import { batchLookup } from '../../src/modules/accounts/identity.service.ts';
-import { explained, rowsRead, scansOf } from '../support/plans.ts';
+import { readsByKey } from '../support/plans.ts';
 
 /**
  * Every ingest request resolves its messages' accounts: the group ids of a batch (one lookup on
@@ -61,17 +61,7 @@ describe('ingestion resolves identities by key', () => {
     await db?.close();
   });
 
-  /** `read` under EXPLAIN ANALYZE: each table read at most `perKey` rows per key asked (+4) over its statements, never a Seq Scan. */
-  async function probed<T>(read: Parameters<typeof explained<T>>[1], keys: number, tables: Record<string, number>): Promise<T> {
-    const { result, plans } = await explained(db, read);
-    for (const [table, perKey] of Object.entries(tables)) {
-      const scans = plans.flatMap((p) => scansOf(p, table));
-      assert.ok(scans.length > 0 && scans.every((n) => n['Node Type'] !== 'Seq Scan'), `${table}: ${JSON.stringify(plans)}`);
-      const read = scans.reduce((sum, n) => sum + rowsRead(n), 0);
-      assert.ok(read <= keys * perKey + 4, `${table}: ${read} rows read for ${keys} keys: ${JSON.stringify(plans)}`);
-    }
-    return result;
-  }
+  const probed = async <T,>(read: (exec: Exec) => Promise<T>, keys: number, tables: Record<string, number>) => (await readsByKey(db, read, keys, tables)).result;
 
   async function readAndCheck(ns: number[]) {
     const groups = [...ns.map((n) => `g${n}`), 'g-none'];

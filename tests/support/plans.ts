@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { Database } from '../../src/db/client.ts';
 import { execIn, type Exec } from '../../src/modules/events/index.ts';
 
@@ -42,5 +43,21 @@ export async function explained<T>(db: Database, fn: (exec: Exec) => Promise<T>,
       return (await exec<R>(text, params)) as R[];
     });
   });
+  return { result, plans };
+}
+
+/**
+ * Runs `read` under EXPLAIN ANALYZE and checks it reads by key: for each table of `tables`, its
+ * scans over all of read's statements read at most `perKey` rows per key asked (`keys`) + 4, and
+ * none is a Seq Scan. Returns read's result and the plans.
+ */
+export async function readsByKey<T>(db: Database, read: (exec: Exec) => Promise<T>, keys: number, tables: Record<string, number>): Promise<{ result: T; plans: PlanNode[] }> {
+  const { result, plans } = await explained(db, read);
+  for (const [table, perKey] of Object.entries(tables)) {
+    const scans = plans.flatMap((p) => scansOf(p, table));
+    assert.ok(scans.length > 0 && scans.every((n) => n['Node Type'] !== 'Seq Scan'), `${table}: ${JSON.stringify(plans)}`);
+    const rows = scans.reduce((sum, n) => sum + rowsRead(n), 0);
+    assert.ok(rows <= keys * perKey + 4, `${table}: ${rows} rows read for ${keys} keys: ${JSON.stringify(plans)}`);
+  }
   return { result, plans };
 }
