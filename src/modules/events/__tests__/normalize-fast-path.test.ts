@@ -141,9 +141,13 @@ describe('normalizeMessage: the fast path answers exactly as the serializing pat
       }),
       { numRuns: 3_000 },
     );
-    for (const n of [1e20, 1e21, 99999999999999999, -5e-324, -1.7976931348623157e308, -2.2250738585072014e-308]) {
-      assert.ok(JSON.stringify(n).length <= 24, `${n}`);
+    // The longest numbers: a negative one in [1e-6, 1e-5) written out in decimals (25 characters; a
+    // random run found -0.0000010208010360097032 above a bound of 24), and in exponent form (24).
+    for (const n of [1e20, 1e21, 99999999999999999, -5e-324, -1.7976931348623157e308, -2.2250738585072014e-308, -0.0000010208010360097032, -0.0000012345678901234567]) {
+      assert.ok(serializedBytesBound(n, Infinity) >= JSON.stringify(n).length, `${n}`);
+      assert.ok(serializedBytesBound([n], Infinity) >= JSON.stringify([n]).length && serializedBytesBound({ n }, Infinity) >= JSON.stringify({ n }).length, `${n}`);
     }
+    assert.equal(JSON.stringify(-0.0000010208010360097032).length, 25);
     // The worst characters, alone: as a value, an array element, a key.
     const check = (v: unknown) => {
       const exact = Buffer.byteLength(JSON.stringify(v), 'utf8');

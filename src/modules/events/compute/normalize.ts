@@ -189,16 +189,23 @@ export function jsonMayHoldUnstorable(text: string): boolean {
 }
 
 /**
+ * The longest JSON.stringify of a number: 25 characters, a negative number in [1e-6, 1e-5) written
+ * out in decimals, "-0.0000010208010360097032" (sign, "0.", five zeros, 17 significant digits).
+ * The longest in exponent form is one shorter: "-1.7976931348623157e+308".
+ */
+const NUMBER_BYTES = 25;
+
+/**
  * An upper bound of the UTF-8 bytes of JSON.stringify(v), for a value JSON.parse returned, or
  * +Infinity when v nests deeper than MAX_JSON_DEPTH (the root object is level 1). Stops once the
  * bound passes `stopAbove`. Per value, at most: a string of n UTF-16 code units 2 + 6n (each unit
  * written as itself in ≤ 3 bytes, a two-character escape, or a six-character \u escape); a number
- * 24 ("-1.7976931348623157e+308"); true, false, null 5; an object 2 + per key (key as a string)
- * + 2 + value (colon and comma); an array 2 + per element value + 1.
- * E.g. {"a":[1,"xy"]} ≤ 2 + (2 + 6) + 2 + (2 + (24 + 1) + (2 + 12 + 1)) = 54 (it is 14).
+ * NUMBER_BYTES; true, false, null 5; an object 2 + per key (key as a string) + 2 + value (colon
+ * and comma); an array 2 + per element value + 1.
+ * E.g. {"a":[1,"xy"]} ≤ 2 + (2 + 6) + 2 + (2 + (25 + 1) + (2 + 12 + 1)) = 55 (it is 14).
  */
 export function serializedBytesBound(v: unknown, stopAbove: number): number {
-  return typeof v === 'string' ? 2 + 6 * v.length : typeof v === 'object' && v !== null ? boundOf(v, 1, stopAbove) : 24;
+  return typeof v === 'string' ? 2 + 6 * v.length : typeof v === 'object' && v !== null ? boundOf(v, 1, stopAbove) : NUMBER_BYTES;
 }
 
 /** serializedBytesBound of an object or array at `depth`. */
@@ -208,14 +215,14 @@ function boundOf(v: object, depth: number, stopAbove: number): number {
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const c = v[i];
-      total += (typeof c === 'string' ? 2 + 6 * c.length : typeof c === 'object' && c !== null ? boundOf(c, depth + 1, stopAbove) : 24) + 1;
+      total += (typeof c === 'string' ? 2 + 6 * c.length : typeof c === 'object' && c !== null ? boundOf(c, depth + 1, stopAbove) : NUMBER_BYTES) + 1;
       if (total > stopAbove) return total;
     }
     return total;
   }
   for (const k in v as Record<string, unknown>) {
     const c = (v as Record<string, unknown>)[k];
-    total += 4 + 6 * k.length + (typeof c === 'string' ? 2 + 6 * c.length : typeof c === 'object' && c !== null ? boundOf(c, depth + 1, stopAbove) : 24);
+    total += 4 + 6 * k.length + (typeof c === 'string' ? 2 + 6 * c.length : typeof c === 'object' && c !== null ? boundOf(c, depth + 1, stopAbove) : NUMBER_BYTES);
     if (total > stopAbove) return total;
   }
   return total;
