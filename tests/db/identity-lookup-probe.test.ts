@@ -78,7 +78,7 @@ describe('ingestion resolves identities by key', () => {
     assert.deepEqual([...owners].sort(), ns.map((n) => [`c${n}.com`, `acct_${n}`]).sort());
 
     // Usage thresholds check a survivor with the accounts merged into it. Every fifth account is merged into acct_0.
-    const survivors = ['acct_0', ...ids.filter((id) => !['acct_0'].includes(id))];
+    const survivors = ['acct_0', ...ids.filter((id) => id !== 'acct_0')];
     const allMerged = await db.query<{ id: string }>(`SELECT id FROM accounts WHERE workspace_id = 'ws_busy' AND merged_into = 'acct_0'`);
     const merged = await probed((x) => mergedInto(x, 'ws_busy', survivors), survivors.length + allMerged.length, { accounts: 1 });
     assert.deepEqual(merged.sort(), allMerged.map((r) => r.id).sort());
