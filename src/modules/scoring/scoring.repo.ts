@@ -4,7 +4,7 @@
  * as arrays through unnest(): a full recompute writes thousands of scores per statement.
  */
 import { createHash } from 'node:crypto';
-import { toDate, toDateOrNull } from '../../db/sql.ts';
+import { keySet, toDate, toDateOrNull } from '../../db/sql.ts';
 import type { Exec } from '../events/index.ts';
 import { compactContributions, compactIndicators, expandContributions, expandIndicators } from './compute/score.ts';
 import type { ModelConfig } from './model.schema.ts';
@@ -145,9 +145,9 @@ export async function loadScoreStates(exec: Exec, workspaceId: string, modelId: 
   const found = await exec(
     // One key lookup per account whatever the statistics (see accountFacts).
     `SELECT s.account_id, s.points_hash, s.inputs_hash, s.level, s.total, s.computed_at, s.changed_at
-     FROM unnest($3::text[]) AS ids(id)
-     CROSS JOIN LATERAL (SELECT * FROM scoring_scores s WHERE s.workspace_id = $1 AND s.model_id = $2 AND s.account_id = ids.id OFFSET 0) s`,
-    [workspaceId, modelId, [...new Set(accountIds)]],
+     FROM ${keySet('$3')}
+     CROSS JOIN LATERAL (SELECT * FROM scoring_scores s WHERE s.workspace_id = $1 AND s.model_id = $2 AND s.account_id = keys.k OFFSET 0) s`,
+    [workspaceId, modelId, [...accountIds]],
   );
   return new Map(
     found.map((r) => [
@@ -250,11 +250,11 @@ export async function latestFirmographics(exec: Exec, workspaceId: string, q: { 
   // A few accounts: one key lookup each, whatever the statistics (see accountFacts).
   const found = q.accountIds
     ? await exec(
-        `SELECT f.* FROM unnest($2::text[]) AS ids(id)
+        `SELECT f.* FROM ${keySet('$2')}
          CROSS JOIN LATERAL (SELECT * FROM scoring_firmographics f
-                             WHERE f.workspace_id = $1 AND f.account_id = ids.id AND ($3::timestamptz IS NULL OR f.known_at < $3::timestamptz)
+                             WHERE f.workspace_id = $1 AND f.account_id = keys.k AND ($3::timestamptz IS NULL OR f.known_at < $3::timestamptz)
                              ORDER BY f.known_at DESC LIMIT 1) f`,
-        [workspaceId, [...new Set(q.accountIds)], before],
+        [workspaceId, [...q.accountIds], before],
       )
     : await exec(
         `SELECT DISTINCT ON (account_id) * FROM scoring_firmographics
@@ -335,13 +335,13 @@ export async function accountFacts(exec: Exec, workspaceId: string, accountIds?:
   const found = accountIds
     ? await exec(
         `SELECT ${FACTS}
-         FROM unnest($2::text[]) AS ids(id)
-         CROSS JOIN LATERAL (SELECT * FROM accounts a WHERE a.workspace_id = $1 AND a.id = ids.id AND a.status = 'active' OFFSET 0) a
+         FROM ${keySet('$2')}
+         CROSS JOIN LATERAL (SELECT * FROM accounts a WHERE a.workspace_id = $1 AND a.id = keys.k AND a.status = 'active' OFFSET 0) a
          LEFT JOIN LATERAL (SELECT domain FROM account_domains
                             WHERE workspace_id = $1 AND account_id = a.id
                             ORDER BY claimed DESC, created_at, domain LIMIT 1) d ON true
          ORDER BY a.id COLLATE "C"`,
-        [workspaceId, [...new Set(accountIds)]],
+        [workspaceId, [...accountIds]],
       )
     : await exec(
         `SELECT ${FACTS}
@@ -367,9 +367,9 @@ export async function accountFacts(exec: Exec, workspaceId: string, accountIds?:
 export async function liveAccounts(exec: Exec, workspaceId: string, accountIds: readonly string[]): Promise<Map<string, Date>> {
   const found = await exec<{ id: string; updated_at: unknown }>(
     // One key lookup per account whatever the statistics (see accountFacts).
-    `SELECT a.id, a.updated_at FROM unnest($2::text[]) AS ids(id)
-     CROSS JOIN LATERAL (SELECT id, updated_at FROM accounts a WHERE a.workspace_id = $1 AND a.id = ids.id AND a.status = 'active' OFFSET 0) a`,
-    [workspaceId, [...new Set(accountIds)]],
+    `SELECT a.id, a.updated_at FROM ${keySet('$2')}
+     CROSS JOIN LATERAL (SELECT id, updated_at FROM accounts a WHERE a.workspace_id = $1 AND a.id = keys.k AND a.status = 'active' OFFSET 0) a`,
+    [workspaceId, [...accountIds]],
   );
   return new Map(found.map((r) => [r.id, toDate(r.updated_at)]));
 }
