@@ -593,6 +593,7 @@ CREATE TABLE "scoring_dirty_accounts" (
 	"workspace_id" text NOT NULL,
 	"account_id" text NOT NULL,
 	"marked_at" timestamp with time zone NOT NULL,
+	"ready_at" timestamp with time zone NOT NULL,
 	CONSTRAINT "scoring_dirty_accounts_pk" PRIMARY KEY("workspace_id","account_id")
 );
 --> statement-breakpoint
@@ -977,6 +978,7 @@ CREATE INDEX "sandbox_cards_workspace" ON "sandbox_cards" USING btree ("workspac
 CREATE UNIQUE INDEX "sandbox_charges_idempotency" ON "sandbox_charges" USING btree ("workspace_id","idempotency_key");--> statement-breakpoint
 CREATE INDEX "sandbox_charges_prefix" ON "sandbox_charges" USING btree ("workspace_id","key_prefix","token");--> statement-breakpoint
 CREATE INDEX "scoring_backtests_list" ON "scoring_backtests" USING btree ("workspace_id","id");--> statement-breakpoint
+CREATE INDEX "scoring_dirty_accounts_ready" ON "scoring_dirty_accounts" USING btree ("workspace_id","ready_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "scoring_models_version" ON "scoring_models" USING btree ("workspace_id","version");--> statement-breakpoint
 CREATE UNIQUE INDEX "scoring_models_one_active" ON "scoring_models" USING btree ("workspace_id") WHERE "scoring_models"."status" = 'active';--> statement-breakpoint
 CREATE UNIQUE INDEX "scoring_models_one_shadow" ON "scoring_models" USING btree ("workspace_id") WHERE "scoring_models"."status" = 'shadow';--> statement-breakpoint

@@ -135,15 +135,22 @@ export const enrichmentCache = pgTable(
   (t) => [primaryKey({ name: 'enrichment_cache_pk', columns: [t.workspaceId, t.provider, t.domain] })],
 );
 
-/** Accounts touched by new events, waiting for the debounced rescore of their workspace. */
+/**
+ * Accounts touched by new events, waiting for the debounced rescore of their workspace.
+ * `ready_at` is when a flush may take the account: its first mark, or the end of its hold
+ * (scoring_holds) when that is later — a copy kept by the marking and by `holdAccounts`, so a
+ * flush reads the accounts that are ready through the (workspace, ready_at) index, not every
+ * dirty account with a look-up of its hold (see scoring/work.repo.ts `takeDirty`).
+ */
 export const scoringDirtyAccounts = pgTable(
   'scoring_dirty_accounts',
   {
     workspaceId: text('workspace_id').notNull(),
     accountId: text('account_id').notNull(),
     markedAt: instant('marked_at').notNull(),
+    readyAt: instant('ready_at').notNull(),
   },
-  (t) => [primaryKey({ name: 'scoring_dirty_accounts_pk', columns: [t.workspaceId, t.accountId] })],
+  (t) => [primaryKey({ name: 'scoring_dirty_accounts_pk', columns: [t.workspaceId, t.accountId] }), index('scoring_dirty_accounts_ready').on(t.workspaceId, t.readyAt)],
 );
 
 /**

@@ -8,10 +8,20 @@ import type { Exec } from '../events/index.ts';
 
 const iso = (d: Date) => d.toISOString();
 
+/**
+ * Marks accounts dirty at `at`. An account already dirty keeps its first mark (and the flush that
+ * mark queued). A new mark is ready at `at`, or at the end of the account's hold when that is
+ * later: the hold is looked up for the accounts not yet dirty only, each through the holds'
+ * primary key — as is the dirty mark (scalar subqueries: a per-key probe whatever the statistics).
+ */
 export async function markDirty(exec: Exec, workspaceId: string, accountIds: readonly string[], at: Date): Promise<void> {
   if (accountIds.length === 0) return;
   await exec(
-    `INSERT INTO scoring_dirty_accounts (workspace_id, account_id, marked_at) SELECT $1, a, $2::timestamptz FROM unnest($3::text[]) AS a ON CONFLICT DO NOTHING`,
+    `INSERT INTO scoring_dirty_accounts (workspace_id, account_id, marked_at, ready_at)
+     SELECT $1, k.a, $2::timestamptz, greatest($2::timestamptz, (SELECT h.until FROM scoring_holds h WHERE h.workspace_id = $1 AND h.account_id = k.a))
+     FROM (SELECT DISTINCT unnest($3::text[]) AS a) k
+     WHERE (SELECT true FROM scoring_dirty_accounts d WHERE d.workspace_id = $1 AND d.account_id = k.a) IS NULL
+     ON CONFLICT DO NOTHING`,
     [workspaceId, iso(at), [...accountIds]],
   );
 }
@@ -20,21 +30,22 @@ export async function markDirty(exec: Exec, workspaceId: string, accountIds: rea
  * Takes (deletes and returns) up to `limit` accounts marked dirty before `before` — the instant a
  * rescore measures at: an account marked later has events that rescore could not see, and stays
  * for the next flush (which its marking queued). An account on hold (`holdAccounts`) until after
- * `before` stays too, for the flush `nextHoldEnd` schedules.
+ * `before` stays too, for the flush `nextHoldEnd` schedules. Oldest marks first.
  *
- * The hold is looked up per dirty account through the holds' primary key (a scalar subquery,
- * which the planner cannot turn into a join): as an anti join, with statistics that said the
- * holds table was empty (it fills during a burst, faster than autovacuum analyzes it; PGlite
- * never analyzes on its own), it was planned as a nested loop over every hold for every dirty
- * account — 1,000 × 900 comparisons, 28–41 ms on PostgreSQL and ~50–130 ms on PGlite per flush
- * step, against 4–9 ms this way.
+ * Only the accounts that are ready are read: a range of the (workspace, ready_at) index. Under
+ * sustained ingestion nearly every busy account is dirty and most are held, so this read used to
+ * be every dirty account of the workspace with a look-up of its hold each — 1,000 hold probes
+ * (~3,000 buffers) per flush step to take ~30 accounts on the ingest bench, and the flush's
+ * bookkeeping (this, `nextHoldEnd` and the marking) cost more than half as much database time as
+ * the rescores themselves. (Deleting the rows found may still pass over the dirty set once, when
+ * the planner judges that cheaper than a look-up per account: a few pages, against a look-up of
+ * a hold per dirty account before.)
  */
 export async function takeDirty(exec: Exec, workspaceId: string, limit: number, before: Date): Promise<string[]> {
   const found = await exec<{ account_id: string }>(
     `DELETE FROM scoring_dirty_accounts WHERE workspace_id = $1 AND account_id IN (
        SELECT d.account_id FROM scoring_dirty_accounts d
-       WHERE d.workspace_id = $1 AND d.marked_at < $3::timestamptz
-         AND coalesce((SELECT h.until FROM scoring_holds h WHERE h.workspace_id = $1 AND h.account_id = d.account_id), '-infinity') <= $3::timestamptz
+       WHERE d.workspace_id = $1 AND d.ready_at <= $3::timestamptz AND d.marked_at < $3::timestamptz
        ORDER BY d.marked_at, d.account_id LIMIT $2 FOR UPDATE OF d SKIP LOCKED)
      RETURNING account_id`,
     [workspaceId, limit, iso(before)],
@@ -56,6 +67,12 @@ export async function takeDirty(exec: Exec, workspaceId: string, limit: number, 
  *   holds — but never later than twice its own hold after `at`: an account hot for the first
  *   time is not kept waiting as long as the cohorts that have been hot for many batches.
  * Example (holdMs 800, maxHoldMs 3,200): hot three batches in a row → held 800, 1,600, 3,200 ms.
+ *
+ * Accounts marked dirty again while the batch ran get their `ready_at` moved to the hold's end in
+ * the same statement: found by one look-up per account (OFFSET 0 keeps it a per-key index scan
+ * whatever the statistics) and reached by ctid, as `attachUnmatchedEvents` does. A mark committed
+ * while this statement runs may still carry the previous hold's end: that account is rescored
+ * once earlier than its pacing asks, never later.
  */
 export async function holdAccounts(exec: Exec, workspaceId: string, accountIds: readonly string[], input: { at: Date; hotSince: Date; holdMs: number; maxHoldMs: number }): Promise<void> {
   if (accountIds.length === 0) return;
@@ -63,13 +80,20 @@ export async function holdAccounts(exec: Exec, workspaceId: string, accountIds: 
   const previous = `least($5::interval, greatest(h.until - h.rescored_at, interval '0'))`;
   const hold = `least($5::interval, greatest($4::interval, 2 * ${previous}))`;
   await exec(
-    `WITH latest AS MATERIALIZED (SELECT max(until) AS until FROM scoring_holds WHERE workspace_id = $1)
-     INSERT INTO scoring_holds AS h (workspace_id, account_id, until, rescored_at) SELECT $1, a, $2::timestamptz, $2::timestamptz FROM unnest($6::text[]) AS a ORDER BY a
-     ON CONFLICT (workspace_id, account_id) DO UPDATE
-       SET until = CASE WHEN h.rescored_at >= $3::timestamptz - 2 * ${previous}
-                        THEN greatest($2::timestamptz + ${hold}, least((SELECT until FROM latest), $2::timestamptz + 2 * ${hold}))
-                        ELSE EXCLUDED.until END,
-           rescored_at = EXCLUDED.rescored_at`,
+    `WITH latest AS MATERIALIZED (SELECT max(until) AS until FROM scoring_holds WHERE workspace_id = $1),
+     held AS (
+       INSERT INTO scoring_holds AS h (workspace_id, account_id, until, rescored_at) SELECT $1, a, $2::timestamptz, $2::timestamptz FROM unnest($6::text[]) AS a ORDER BY a
+       ON CONFLICT (workspace_id, account_id) DO UPDATE
+         SET until = CASE WHEN h.rescored_at >= $3::timestamptz - 2 * ${previous}
+                          THEN greatest($2::timestamptz + ${hold}, least((SELECT until FROM latest), $2::timestamptz + 2 * ${hold}))
+                          ELSE EXCLUDED.until END,
+             rescored_at = EXCLUDED.rescored_at
+       RETURNING account_id, until),
+     marked AS (
+       SELECT m.tid, held.until FROM held,
+              LATERAL (SELECT ctid AS tid FROM scoring_dirty_accounts WHERE workspace_id = $1 AND account_id = held.account_id OFFSET 0) m)
+     UPDATE scoring_dirty_accounts d SET ready_at = greatest(d.marked_at, marked.until)
+     FROM marked WHERE d.ctid = marked.tid AND d.workspace_id = $1 AND d.ready_at <> greatest(d.marked_at, marked.until)`,
     [workspaceId, iso(input.at), iso(input.hotSince), `${Math.round(input.holdMs)} milliseconds`, `${Math.round(Math.max(input.holdMs, input.maxHoldMs))} milliseconds`, [...accountIds]],
   );
 }
@@ -85,11 +109,14 @@ export async function pruneHolds(exec: Exec, workspaceId: string, before: Date):
   return gone.length;
 }
 
-/** The earliest end of a hold keeping a dirty account waiting after `after`, if any (holds looked up per account, as in `takeDirty`). */
+/**
+ * The earliest end of a hold keeping a dirty account waiting after `after`, if any: the first
+ * entry after `after` of the (workspace, ready_at) index that is a hold's end (an account marked
+ * after `after` and not held is ready at its mark, and its mark queued its own flush).
+ */
 export async function nextHoldEnd(exec: Exec, workspaceId: string, after: Date): Promise<Date | null> {
   const [r] = await exec<{ until: unknown }>(
-    `SELECT min((SELECT h.until FROM scoring_holds h WHERE h.workspace_id = $1 AND h.account_id = d.account_id AND h.until > $2::timestamptz)) AS until
-     FROM scoring_dirty_accounts d WHERE d.workspace_id = $1`,
+    `SELECT ready_at AS until FROM scoring_dirty_accounts WHERE workspace_id = $1 AND ready_at > $2::timestamptz AND ready_at > marked_at ORDER BY ready_at LIMIT 1`,
     [workspaceId, iso(after)],
   );
   return r?.until ? toDate(r.until) : null;
