@@ -3,7 +3,7 @@
  * accounts, the holds that pace hot ones, the scoring state (sweep watermark, last flush, sweep
  * and recompute) and the sweep's reads of new events. Every query is scoped by workspace.
  */
-import { toDate, toDateOrNull } from '../../db/sql.ts';
+import { keySet, toDate, toDateOrNull } from '../../db/sql.ts';
 import type { Exec } from '../events/index.ts';
 
 const iso = (d: Date) => d.toISOString();
@@ -18,9 +18,9 @@ export async function markDirty(exec: Exec, workspaceId: string, accountIds: rea
   if (accountIds.length === 0) return;
   await exec(
     `INSERT INTO scoring_dirty_accounts (workspace_id, account_id, marked_at, ready_at)
-     SELECT $1, k.a, $2::timestamptz, greatest($2::timestamptz, (SELECT h.until FROM scoring_holds h WHERE h.workspace_id = $1 AND h.account_id = k.a))
-     FROM (SELECT DISTINCT unnest($3::text[]) AS a) k
-     WHERE (SELECT true FROM scoring_dirty_accounts d WHERE d.workspace_id = $1 AND d.account_id = k.a) IS NULL
+     SELECT $1, keys.k, $2::timestamptz, greatest($2::timestamptz, (SELECT h.until FROM scoring_holds h WHERE h.workspace_id = $1 AND h.account_id = keys.k))
+     FROM ${keySet('$3')}
+     WHERE (SELECT true FROM scoring_dirty_accounts d WHERE d.workspace_id = $1 AND d.account_id = keys.k) IS NULL
      ON CONFLICT DO NOTHING`,
     [workspaceId, iso(at), [...accountIds]],
   );
