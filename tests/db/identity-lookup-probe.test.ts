@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Database } from '../../src/db/client.ts';
 import { openTestDatabase } from '../../src/db/testing.ts';
 import type { Exec } from '../../src/modules/events/index.ts';
-import { accountsByExternalId, claimedDomainsOf, domainOwners, loadAccounts, mergedInto } from '../../src/modules/accounts/accounts.repo.ts';
+import { accountsByExternalId, aliasesByContact, claimedDomainsOf, domainOwners, loadAccounts, loadContact, mergedInto } from '../../src/modules/accounts/accounts.repo.ts';
 import { batchLookup } from '../../src/modules/accounts/identity.service.ts';
 import { readsByKey } from '../support/plans.ts';
 
@@ -84,6 +84,13 @@ describe('ingestion resolves identities by key', () => {
     assert.deepEqual(merged.sort(), allMerged.map((r) => r.id).sort());
     const none = await probed((x) => mergedInto(x, 'ws_busy', ids.filter((id) => id !== 'acct_0')), ids.length, { accounts: 1 });
     assert.deepEqual(none, []);
+
+    // A link attaches the contact's unmatched events by its aliases; a contact is loaded with its anonymous ids.
+    const contacts = ns.map((n) => `ct_${n}`);
+    const aliases = await probed((x) => aliasesByContact(x, 'ws_busy', [...contacts, 'ct_none']), contacts.length + 1, { contact_aliases: 1 });
+    assert.deepEqual([...aliases].sort(), ns.map((n) => [`ct_${n}`, [`anon${n}`]]).sort());
+    const contact = await probed((x) => loadContact(x, 'ws_busy', `ct_${ns[0]}`), 1, { contacts: 1, contact_aliases: 1 });
+    assert.deepEqual([contact?.id, contact?.anonymousIds], [`ct_${ns[0]}`, [`anon${ns[0]}`]]);
 
     const q = { userIds: ns.map((n) => `u${n}`), aliases: [...ns.map((n) => `anon${n}`), 'anon-none'], externalIds: groups, domains: ns.map((n) => `c${n}.com`) };
     const keys = q.userIds.length + q.aliases.length + q.externalIds.length + q.domains.length;

@@ -193,7 +193,9 @@ export async function removeDomains(exec: Exec, ws: string, accountId: string, d
 async function withAliases(exec: Exec, ws: string, found: Record<string, unknown>[]): Promise<Contact[]> {
   if (found.length === 0) return [];
   const aliases = await exec<{ contact_id: string; alias: string }>(
-    `SELECT contact_id, alias FROM contact_aliases WHERE workspace_id = $1 AND contact_id = ANY($2::text[]) AND kind = 'anonymous' ORDER BY alias`,
+    `SELECT keys.k AS contact_id, a.alias FROM ${keySet('$2')},
+            LATERAL (SELECT alias FROM contact_aliases WHERE workspace_id = $1 AND contact_id = keys.k AND kind = 'anonymous' OFFSET 0) a
+     ORDER BY a.alias`,
     [ws, found.map((r) => r.id)],
   );
   return found.map((r) => contactFromRow(r, aliases.filter((a) => a.contact_id === r.id).map((a) => a.alias)));
@@ -273,12 +275,18 @@ export async function addAlias(exec: Exec, ws: string, alias: string, contactId:
   return r.length > 0;
 }
 
-/** The aliases of each of these contacts (contacts without any are absent). */
+/**
+ * The aliases of each of these contacts (contacts without any are absent): one probe of the
+ * (workspace, contact) index per contact. Ingestion reads them for every link it makes, to attach
+ * the contact's unmatched events.
+ */
 export async function aliasesByContact(exec: Exec, ws: string, contactIds: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   if (contactIds.length === 0) return out;
   const r = await exec<{ contact_id: string; alias: string }>(
-    'SELECT contact_id, alias FROM contact_aliases WHERE workspace_id = $1 AND contact_id = ANY($2::text[]) ORDER BY contact_id, alias',
+    `SELECT keys.k AS contact_id, a.alias FROM ${keySet('$2')},
+            LATERAL (SELECT alias FROM contact_aliases WHERE workspace_id = $1 AND contact_id = keys.k OFFSET 0) a
+     ORDER BY 1, 2`,
     [ws, contactIds],
   );
   for (const x of r) out.set(x.contact_id, [...(out.get(x.contact_id) ?? []), x.alias]);
