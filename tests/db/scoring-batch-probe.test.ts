@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Database } from '../../src/db/client.ts';
 import { openTestDatabase } from '../../src/db/testing.ts';
 import { execOn, type Exec } from '../../src/modules/events/index.ts';
-import { accountFacts, latestFirmographics, liveAccounts, loadScoreStates } from '../../src/modules/scoring/scoring.repo.ts';
+import { accountFacts, latestFirmographics, liveAccounts, loadScoreStates, priorLevels } from '../../src/modules/scoring/scoring.repo.ts';
 import { readsByKey } from '../support/plans.ts';
 
 /**
@@ -43,6 +43,14 @@ describe('a batch of accounts is read by key for scoring', () => {
        FROM unnest($1::int[]) AS n`,
       [rows],
     );
+    // Scores under two archived versions: every account under mdl_0, every third under mdl_2 (computed later).
+    await db.query(
+      `INSERT INTO scoring_scores (workspace_id, model_id, account_id, total, usage, fit, behavior, level, enterprise_fit, signals, indicators, points_hash, inputs_hash, computed_at, changed_at)
+       SELECT 'ws_busy', m, 'acct_' || n, 0, 0, 0, 0, CASE WHEN m = 'mdl_2' THEN 'enterprise' ELSE 'sales_assist' END, false, '[]', '[]', 'p', 'i', t, t
+       FROM unnest($1::int[]) AS n, (VALUES ('mdl_0', '2026-01-01T00:00:00Z'::timestamptz), ('mdl_2', '2026-01-01T12:00:00Z'::timestamptz)) AS v(m, t)
+       WHERE m = 'mdl_0' OR n % 3 = 0`,
+      [rows],
+    );
     await db.query(
       `INSERT INTO scoring_firmographics (workspace_id, account_id, known_at, employees, tech_stack, sources)
        SELECT 'ws_busy', 'acct_' || n, '2026-01-01T00:00:00Z'::timestamptz + k * interval '1 day', n * 10 + k, '[]', '{}'
@@ -54,6 +62,10 @@ describe('a batch of accounts is read by key for scoring', () => {
   before(async () => {
     db = await openTestDatabase();
     await db.query(`INSERT INTO workspaces (id, name, created_at) VALUES ('ws_busy', 'Busy', now()), ('ws_other', 'Other', now())`);
+    await db.query(
+      `INSERT INTO scoring_models (id, workspace_id, version, name, status, config, created_at)
+       VALUES ('mdl_0', 'ws_busy', 1, 'v1', 'archived', '{}', now()), ('mdl_1', 'ws_busy', 3, 'v3', 'active', '{}', now()), ('mdl_2', 'ws_busy', 2, 'v2', 'archived', '{}', now())`,
+    );
     await accounts(0, ACCOUNTS);
     await db.query(`INSERT INTO accounts (id, workspace_id, name, status, traits, created_at, updated_at) VALUES ('acct_x', 'ws_other', 'X', 'active', '{}', now(), now())`);
   });
@@ -78,9 +90,15 @@ describe('a batch of accounts is read by key for scoring', () => {
     const alive = await probed((x) => liveAccounts(x, 'ws_busy', ids), ids, { accounts: 1 });
     assert.deepEqual([...alive.keys()].sort(), unique.filter((id) => allFacts.has(id)).sort());
 
-    const states = await probed((x) => loadScoreStates(x, 'ws_busy', 'mdl_1', ids), ids, { scoring_scores: 1 });
+    // At most a row per version that scored the account (three here).
+    const states = await probed((x) => loadScoreStates(x, 'ws_busy', 'mdl_1', ids), ids, { scoring_scores: 3 });
     const stored = await db.query<{ account_id: string }>(`SELECT account_id FROM scoring_scores WHERE workspace_id = 'ws_busy' AND model_id = 'mdl_1' AND account_id = ANY($1)`, [unique]);
     assert.deepEqual([...states.keys()].sort(), stored.map((r) => r.account_id).sort());
+
+    // Accounts scored for the first time under mdl_1: their level under the latest archived version that scored them.
+    const prior = await probed((x) => priorLevels(x, 'ws_busy', ids, 'mdl_1'), ids, { scoring_scores: 3 });
+    const known = (id: string) => /^acct_\d+$/.test(id) && Number(id.slice(5)) < ACCOUNTS;
+    assert.deepEqual([...prior].sort(), unique.filter(known).sort().map((id) => [id, Number(id.slice(5)) % 3 === 0 ? 'enterprise' : 'sales_assist']));
 
     // The latest row before an instant, and the latest of all: the workspace-wide read's, for these accounts.
     for (const before of [new Date('2026-01-02T12:00:00Z'), undefined]) {

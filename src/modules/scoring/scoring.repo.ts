@@ -111,14 +111,17 @@ export async function loadScores(exec: Exec, workspaceId: string, modelId: strin
 /**
  * For accounts without a score under `modelId`: their level under the most recently computed
  * archived version, so activating a new version does not announce every qualified account again.
+ * One probe of the (workspace, account) index per account (the per-event rescore asks this for
+ * every account it scores for the first time).
  */
 export async function priorLevels(exec: Exec, workspaceId: string, accountIds: readonly string[], modelId: string): Promise<Map<string, Level>> {
   if (accountIds.length === 0) return new Map();
   const found = await exec<{ account_id: string; level: Level }>(
-    `SELECT DISTINCT ON (s.account_id) s.account_id, s.level FROM scoring_scores s
-     JOIN scoring_models m ON m.workspace_id = s.workspace_id AND m.id = s.model_id AND m.status = 'archived'
-     WHERE s.workspace_id = $1 AND s.account_id = ANY($2::text[]) AND s.model_id <> $3
-     ORDER BY s.account_id, s.computed_at DESC`,
+    `SELECT keys.k AS account_id, p.level FROM ${keySet('$2')},
+            LATERAL (SELECT s.level FROM scoring_scores s
+                     JOIN scoring_models m ON m.workspace_id = s.workspace_id AND m.id = s.model_id AND m.status = 'archived'
+                     WHERE s.workspace_id = $1 AND s.account_id = keys.k AND s.model_id <> $3
+                     ORDER BY s.computed_at DESC LIMIT 1) p`,
     [workspaceId, [...accountIds], modelId],
   );
   return new Map(found.map((r) => [r.account_id, r.level]));
