@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Database } from '../../src/db/client.ts';
 import { openTestDatabase } from '../../src/db/testing.ts';
 import type { Exec } from '../../src/modules/events/index.ts';
-import { accountsByExternalId, aliasesByContact, claimedDomainsOf, domainOwners, loadAccounts, loadContact, mergedInto } from '../../src/modules/accounts/accounts.repo.ts';
+import { accountsByExternalId, aliasesByContact, claimedDomainsOf, contactsByUserId, domainOwners, loadAccounts, loadContact, mergedInto } from '../../src/modules/accounts/accounts.repo.ts';
 import { batchLookup } from '../../src/modules/accounts/identity.service.ts';
 import { readsByKey } from '../support/plans.ts';
 
@@ -91,6 +91,10 @@ describe('ingestion resolves identities by key', () => {
     assert.deepEqual([...aliases].sort(), ns.map((n) => [`ct_${n}`, [`anon${n}`]]).sort());
     const contact = await probed((x) => loadContact(x, 'ws_busy', `ct_${ns[0]}`), 1, { contacts: 1, contact_aliases: 1 });
     assert.deepEqual([contact?.id, contact?.anonymousIds], [`ct_${ns[0]}`, [`anon${ns[0]}`]]);
+
+    // The unmatched users' list shows each user's contact, when there is one.
+    const byUser = await probed((x) => contactsByUserId(x, 'ws_busy', [...ns.map((n) => `u${n}`), 'u-none']), ns.length + 1, { contacts: 1 });
+    assert.deepEqual(byUser.map((c) => [c.user_id, c.id, c.email]).sort(), ns.map((n) => [`u${n}`, `ct_${n}`, `u${n}@c${n}.com`]).sort());
 
     const q = { userIds: ns.map((n) => `u${n}`), aliases: [...ns.map((n) => `anon${n}`), 'anon-none'], externalIds: groups, domains: ns.map((n) => `c${n}.com`) };
     const keys = q.userIds.length + q.aliases.length + q.externalIds.length + q.domains.length;

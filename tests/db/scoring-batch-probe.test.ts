@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Database } from '../../src/db/client.ts';
 import { openTestDatabase } from '../../src/db/testing.ts';
 import { execOn, type Exec } from '../../src/modules/events/index.ts';
-import { accountFacts, latestFirmographics, liveAccounts, loadScoreStates, priorLevels } from '../../src/modules/scoring/scoring.repo.ts';
+import { cachedProfiles } from '../../src/modules/scoring/enrichment/provider.ts';
+import { accountFacts, latestFirmographics, liveAccounts, loadScores, loadScoreStates, priorLevels } from '../../src/modules/scoring/scoring.repo.ts';
 import { readsByKey } from '../support/plans.ts';
 
 /**
@@ -19,7 +20,7 @@ import { readsByKey } from '../support/plans.ts';
 describe('a batch of accounts is read by key for scoring', () => {
   let db: Database;
   const ACCOUNTS = 1000;
-  const TABLES = ['account_domains', 'scoring_scores', 'scoring_firmographics', 'accounts'];
+  const TABLES = ['account_domains', 'scoring_scores', 'scoring_firmographics', 'enrichment_cache', 'accounts'];
 
   /** Accounts [from, to) of ws_busy, each with two domains (the second claimed); every fifth merged into acct_0. */
   async function accounts(from: number, to: number) {
@@ -57,6 +58,13 @@ describe('a batch of accounts is read by key for scoring', () => {
        FROM unnest($1::int[]) AS n, generate_series(1, 2) AS k`,
       [rows],
     );
+    // The enrichment cache: each account's .com answer fresh until June, its .io answer expired.
+    await db.query(
+      `INSERT INTO enrichment_cache (workspace_id, provider, domain, found, data, fetched_at, expires_at)
+       SELECT 'ws_busy', 'local', 'c' || n || d, true, jsonb_build_object('employees', n), '2026-01-01T00:00:00Z', e
+       FROM unnest($1::int[]) AS n, (VALUES ('.com', '2026-06-01T00:00:00Z'::timestamptz), ('.io', '2026-01-01T06:00:00Z'::timestamptz)) AS v(d, e)`,
+      [rows],
+    );
   }
 
   before(async () => {
@@ -68,6 +76,7 @@ describe('a batch of accounts is read by key for scoring', () => {
     );
     await accounts(0, ACCOUNTS);
     await db.query(`INSERT INTO accounts (id, workspace_id, name, status, traits, created_at, updated_at) VALUES ('acct_x', 'ws_other', 'X', 'active', '{}', now(), now())`);
+    await db.query(`INSERT INTO enrichment_cache (workspace_id, provider, domain, found, data, fetched_at, expires_at) VALUES ('ws_other', 'local', 'c3.com', true, '{}', now(), '2026-06-01T00:00:00Z')`);
   });
   after(async () => {
     await db?.close();
@@ -94,6 +103,10 @@ describe('a batch of accounts is read by key for scoring', () => {
     const states = await probed((x) => loadScoreStates(x, 'ws_busy', 'mdl_1', ids), ids, { scoring_scores: 3 });
     const stored = await db.query<{ account_id: string }>(`SELECT account_id FROM scoring_scores WHERE workspace_id = 'ws_busy' AND model_id = 'mdl_1' AND account_id = ANY($1)`, [unique]);
     assert.deepEqual([...states.keys()].sort(), stored.map((r) => r.account_id).sort());
+    // The read path (GET /v1/accounts/{id}/score): the same rows, with their breakdown.
+    const scores = await probed((x) => loadScores(x, 'ws_busy', 'mdl_1', ids), ids, { scoring_scores: 3 });
+    assert.deepEqual([...scores.keys()].sort(), [...states.keys()].sort());
+    for (const [id, score] of scores) assert.deepEqual([score.accountId, score.modelId, score.total], [id, 'mdl_1', Number(id.slice(5)) % 100]);
 
     // Accounts scored for the first time under mdl_1: their level under the latest archived version that scored them.
     const prior = await probed((x) => priorLevels(x, 'ws_busy', ids, 'mdl_1'), ids, { scoring_scores: 3 });
@@ -107,6 +120,17 @@ describe('a batch of accounts is read by key for scoring', () => {
       assert.deepEqual([...known].sort(), [...all].filter(([id]) => unique.includes(id)).sort());
       for (const id of known.keys()) assert.equal(known.get(id)!.knownAt.toISOString(), before ? '2026-01-02T00:00:00.000Z' : '2026-01-03T00:00:00.000Z');
     }
+
+    // The enrichment of their domains: fresh cache rows only (the .io answers expired), none of another workspace.
+    const domains = [...unique.flatMap((id) => [`c${id.slice(5)}.com`, `c${id.slice(5)}.io`]), 'c1.com'];
+    const asOf = new Date('2026-03-01T00:00:00Z');
+    const cached = await probed((x) => cachedProfiles(x, { workspaceId: 'ws_busy', provider: 'local', domains, asOf }), domains, { enrichment_cache: 1 });
+    const fresh = await db.query<{ domain: string }>(
+      `SELECT domain FROM enrichment_cache WHERE workspace_id = 'ws_busy' AND provider = 'local' AND expires_at > $1 AND domain = ANY($2)`,
+      [asOf, domains],
+    );
+    assert.deepEqual(cached.map((r) => r.domain).sort(), fresh.map((r) => r.domain).sort());
+    assert.ok(cached.every((r) => r.domain.endsWith('.com') && r.found && r.data?.employees === Number(r.domain.slice(1, -4))), JSON.stringify(cached));
     return facts;
   }
 
@@ -121,7 +145,8 @@ describe('a batch of accounts is read by key for scoring', () => {
   });
 
   it('reads by key with statistics taken while the workspace was small', async () => {
-    for (const table of TABLES) await db.query(`DELETE FROM ${table} WHERE workspace_id = 'ws_busy' AND ${table === 'accounts' ? 'id' : 'account_id'} <> 'acct_0'`);
+    const keep = (table: string) => (table === 'accounts' ? "id <> 'acct_0'" : table === 'enrichment_cache' ? "domain NOT LIKE 'c0.%'" : "account_id <> 'acct_0'");
+    for (const table of TABLES) await db.query(`DELETE FROM ${table} WHERE workspace_id = 'ws_busy' AND ${keep(table)}`);
     for (const table of TABLES) await db.query(`ANALYZE ${table}`);
     await accounts(1, ACCOUNTS);
     await readAndCheck(['acct_5', 'acct_6', 'acct_7', 'acct_8', 'acct_10', 'acct_11', 'acct_12', 'acct_13'], 8);

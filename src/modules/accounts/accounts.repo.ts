@@ -215,6 +215,16 @@ export async function findContactRow(exec: Exec, ws: string, by: { userId?: stri
   return r;
 }
 
+/** The contacts of these user ids (id, user id, email): one probe of the (workspace, user id) key per user id, whatever the statistics. */
+export async function contactsByUserId(exec: Exec, ws: string, userIds: readonly string[]): Promise<Array<{ user_id: string; id: string; email: string | null }>> {
+  if (userIds.length === 0) return [];
+  return exec(
+    `SELECT keys.k AS user_id, c.id, c.email FROM ${keySet('$2')},
+            LATERAL (SELECT id, email FROM contacts WHERE workspace_id = $1 AND user_id = keys.k LIMIT 1) c`,
+    [ws, [...userIds]],
+  );
+}
+
 export interface ContactValues {
   userId: string | null;
   email: string | null;

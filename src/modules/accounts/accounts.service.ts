@@ -147,9 +147,7 @@ export async function listUnmatchedUsers(ctx: Ctx, q: { limit: number; startingA
   const exec = reader(ctx);
   const found = await listUnmatchedIdentities(exec, { workspaceId: ctx.workspaceId, limit: q.limit + 1, startingAfter: q.startingAfter });
   const userIds = found.map((u) => u.userId).filter((u): u is string => !!u);
-  const contacts = userIds.length
-    ? await exec<{ user_id: string; id: string; email: string | null }>('SELECT user_id, id, email FROM contacts WHERE workspace_id = $1 AND user_id = ANY($2::text[])', [ctx.workspaceId, userIds])
-    : [];
+  const contacts = await repo.contactsByUserId(exec, ctx.workspaceId, userIds);
   const byUser = new Map(contacts.map((c) => [c.user_id, c]));
   return found.map((u) => ({ ...u, contactId: (u.userId && byUser.get(u.userId)?.id) || null, email: (u.userId && byUser.get(u.userId)?.email) || null }));
 }

@@ -97,11 +97,12 @@ function resultFrom(r: Record<string, unknown>): ScoreResult {
   };
 }
 
-/** Current scores with their breakdown (the read path). */
-export async function loadScores(exec: Exec, workspaceId: string, modelId: string, accountIds?: readonly string[]): Promise<Map<string, AccountScore>> {
+/** Current scores of these accounts with their breakdown (the read path): one key lookup per account whatever the statistics (see accountFacts). */
+export async function loadScores(exec: Exec, workspaceId: string, modelId: string, accountIds: readonly string[]): Promise<Map<string, AccountScore>> {
   const found = await exec(
-    `SELECT * FROM scoring_scores WHERE workspace_id = $1 AND model_id = $2 AND ($3::text[] IS NULL OR account_id = ANY($3::text[]))`,
-    [workspaceId, modelId, accountIds ? [...accountIds] : null],
+    `SELECT s.* FROM ${keySet('$3')}
+     CROSS JOIN LATERAL (SELECT * FROM scoring_scores s WHERE s.workspace_id = $1 AND s.model_id = $2 AND s.account_id = keys.k OFFSET 0) s`,
+    [workspaceId, modelId, [...accountIds]],
   );
   return new Map(
     found.map((r) => [r.account_id as string, { ...resultFrom(r), accountId: r.account_id as string, modelId, computedAt: toDate(r.computed_at), changedAt: toDate(r.changed_at) }]),

@@ -10,6 +10,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Deps } from '../../../context.ts';
+import { keySet } from '../../../db/sql.ts';
 import { DAY_MS } from '../../../kernel/dates.ts';
 import type { Exec } from '../../events/index.ts';
 import { LocalDatasetProvider } from './local-dataset.ts';
@@ -67,6 +68,25 @@ function profileFrom(domain: string, data: Record<string, unknown>): CompanyProf
 }
 
 /**
+ * The fresh cache rows (expires_at > asOf) of these domains. One probe of the cache's key per
+ * domain (`keySet`), whatever the statistics: written as `domain = ANY(…)`, a cache analyzed while
+ * it was small, or never, can be planned as a read of every domain the workspace ever enriched,
+ * filtered — for each batch of accounts the per-event re-score enriches.
+ */
+export async function cachedProfiles(
+  exec: Exec,
+  input: { workspaceId: string; provider: string; domains: readonly string[]; asOf: Date },
+): Promise<Array<{ domain: string; found: boolean; data: Record<string, unknown> | null }>> {
+  if (input.domains.length === 0) return [];
+  return exec(
+    `SELECT c.domain, c.found, c.data FROM ${keySet('$3')},
+            LATERAL (SELECT domain, found, data FROM enrichment_cache
+                     WHERE workspace_id = $1 AND provider = $2 AND domain = keys.k AND expires_at > $4::timestamptz LIMIT 1) c`,
+    [input.workspaceId, input.provider, input.domains, input.asOf.toISOString()],
+  );
+}
+
+/**
  * Profiles for these domains: fresh cache rows first (expires_at > asOf), the provider for the
  * rest; every answer (including "not found") is cached until asOf + TTL.
  */
@@ -74,11 +94,7 @@ export async function enrich(exec: Exec, input: { workspaceId: string; asOf: Dat
   const domains = [...new Set(input.domains.map((d) => d.toLowerCase()))];
   const out = new Map<string, CompanyProfile>();
   if (domains.length === 0) return out;
-  const cached = await exec<{ domain: string; found: boolean; data: Record<string, unknown> | null }>(
-    `SELECT domain, found, data FROM enrichment_cache
-     WHERE workspace_id = $1 AND provider = $2 AND domain = ANY($3::text[]) AND expires_at > $4::timestamptz`,
-    [input.workspaceId, input.provider.name, domains, input.asOf.toISOString()],
-  );
+  const cached = await cachedProfiles(exec, { workspaceId: input.workspaceId, provider: input.provider.name, domains, asOf: input.asOf });
   const fresh = new Set<string>();
   for (const r of cached) {
     fresh.add(r.domain);
