@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Database } from '../../src/db/client.ts';
 import { openTestDatabase } from '../../src/db/testing.ts';
 import { execOn, type Exec } from '../../src/modules/events/index.ts';
-import { holdAccounts, markDirty, nextHoldEnd, takeDirty } from '../../src/modules/scoring/work.repo.ts';
+import { holdAccounts, markDirty, nextReady, takeDirty } from '../../src/modules/scoring/work.repo.ts';
 import { explained, rowsRead, scansOf, type PlanNode } from '../support/plans.ts';
 
 /**
@@ -80,8 +80,8 @@ describe("a flush reads the dirty accounts that are ready, and each account's ho
       assert.equal(r.ready_at.getTime(), held(Number(r.account_id.slice(5))) ? at(10_000).getTime() : T.getTime(), r.account_id);
     }
 
-    // The next hold's end: one entry of the ready index.
-    const next = await reads((x) => nextHoldEnd(x, 'ws_busy', at(1_000)), 1, 1, byIndex);
+    // The next instant an account is ready after a flush at 1,000 (here a hold's end): one entry of the ready index.
+    const next = await reads((x) => nextReady(x, 'ws_busy', at(1_000)), 1, 1, byIndex);
     assert.equal(next?.toISOString(), at(10_000).toISOString());
 
     // The 31 ready accounts, oldest mark first (then by id): each read by the subquery, found again and deleted by the outer statement.
@@ -110,8 +110,12 @@ describe("a flush reads the dirty accounts that are ready, and each account's ho
       assert.ok(dirty.every((n) => n['Node Type'] !== 'Seq Scan') && dirty.reduce((s, n) => s + rowsRead(n), 0) <= 5 * 3 + 4, `one look-up per account held: ${JSON.stringify(plans)}`);
     }
     assert.deepEqual(await takeDirty(execOn(db), 'ws_busy', 5000, at(3_000)), [], 'held after their mark');
-    assert.equal((await nextHoldEnd(execOn(db), 'ws_busy', at(3_000)))?.toISOString(), at(4_500).toISOString());
-    assert.deepEqual((await takeDirty(execOn(db), 'ws_busy', 5000, at(4_500))).sort(), ready().slice(0, 5), 'ready at the end of that hold');
+    assert.equal((await nextReady(execOn(db), 'ws_busy', at(3_000)))?.toISOString(), at(4_500).toISOString());
+    // An account marked while a flush that began at 3,000 ran is ready at its mark: the next flush follows at once.
+    await markDirty(execOn(db), 'ws_busy', [ready()[6]], at(3_200));
+    assert.equal((await nextReady(execOn(db), 'ws_busy', at(3_000)))?.toISOString(), at(3_200).toISOString());
+    assert.deepEqual((await takeDirty(execOn(db), 'ws_busy', 5000, at(4_500))).sort(), [...ready().slice(0, 5), ready()[6]].sort(), 'ready at the end of that hold');
+    assert.equal((await nextReady(execOn(db), 'ws_busy', at(4_500)))?.toISOString(), at(10_000).toISOString(), 'then the held accounts');
     assert.deepEqual((await takeDirty(execOn(db), 'ws_other', 5000, at(1_000))).sort(), [id(1), id(2)]);
   }
 

@@ -80,7 +80,20 @@ describe('scoring freshness', () => {
     const ctx = { deps: h.tandem.deps, workspaceId: ws.id, asOf: new Date('2026-01-15T12:00:01.000Z'), actor: { type: 'system' as const } };
     assert.equal(await flushDirty(ctx), 1);
     const left = await h.database.query<{ account_id: string }>('SELECT account_id FROM scoring_dirty_accounts WHERE workspace_id = $1', [ws.id]);
-    assert.deepEqual(left.map((r) => r.account_id), ['acct_b'], 'left for the flush its marking queued');
+    assert.deepEqual(left.map((r) => r.account_id), ['acct_b'], 'left for the next flush');
+    // Marked after the flush's instant (while it ran): the flush queues the next for that mark — at once, in real
+    // time — apart from the events' debounced flush (acct_b's marking found acct_a's pending and queued none).
+    const jobs = await h.database.query<{ run_at: Date; debounce_key: string }>(
+      `SELECT run_at, debounce_key FROM jobs WHERE workspace_id = $1 AND kind = 'scoring.flush' AND status = 'pending' ORDER BY run_at`,
+      [ws.id],
+    );
+    assert.deepEqual(
+      jobs.map((j) => [new Date(j.run_at).toISOString(), j.debounce_key]),
+      [
+        ['2026-01-15T12:00:00.200Z', 'scoring.flush'],
+        [late.toISOString(), 'scoring.flush:next'],
+      ],
+    );
   });
 
   it('a long flush batch holds the accounts it rescores again soon: a flush before the hold ends leaves them dirty, the one at its end takes them', async () => {

@@ -24,9 +24,9 @@ const SWEEP_EVENTS = 20_000;
 
 /**
  * Rescores the accounts marked dirty before this job's instant, in batches. Accounts marked while
- * it runs are left to the flush their marking queued (their events are after this instant).
- * A long batch holds its accounts (schedule.ts, "Pacing"); accounts left waiting on a hold get a
- * flush queued for the earliest hold's end.
+ * it runs (their events are after this instant) get the next flush at once; accounts left waiting
+ * on a hold — a long batch holds its accounts (schedule.ts, "Pacing") — one at the earliest hold's
+ * end, whichever comes first (`nextReady`).
  */
 export async function flushDirty(ctx: Ctx): Promise<number> {
   const exec = execOn(ctx.deps.database);
@@ -52,8 +52,8 @@ export async function flushDirty(ctx: Ctx): Promise<number> {
     }
     total += ids.length;
   }
-  const next = await work.nextHoldEnd(exec, ctx.workspaceId, ctx.asOf);
-  if (next) await scheduleFlush(ctx.deps.database.db, { workspaceId: ctx.workspaceId, at: next, asOf: ctx.asOf, purpose: 'holds' });
+  const next = await work.nextReady(exec, ctx.workspaceId, ctx.asOf);
+  if (next) await scheduleFlush(ctx.deps.database.db, { workspaceId: ctx.workspaceId, at: next, asOf: ctx.asOf, purpose: 'next' });
   return total;
 }
 

@@ -4,8 +4,14 @@
  * - Per event: after ingestion commits, the `afterIngest` listener (register.ts) calls
  *   `scheduleRescore`: the touched accounts join the workspace's dirty set and one `scoring.flush`
  *   job is queued 200 ms later, debounced (at most one pending per workspace): a burst of events
- *   costs one job, and each account is rescored once per flush, set-based. Events arriving while a
- *   flush runs queue the next one. Example: an event at 12:00:00.130 → flush due at .330.
+ *   costs one job, and each account is rescored once per flush, set-based. Example: an event at
+ *   12:00:00.130 → flush due at .330. Accounts marked while a flush runs are taken by a flush
+ *   queued for at once when it ends (`flushDirty`, debounced apart from the events' flush), not by
+ *   their own 200 ms later: under load a flush is followed at once by the next, which takes what
+ *   arrived meanwhile. (Their own flush is due when a flush outlasts the debounce anyway; after a
+ *   short flush, waiting for it added up to 200 ms. `bench scoring` at 20,000 accounts, alternating,
+ *   a slow machine day: p99 2,552, 2,400, 3,216 and 2,861 ms at once against 1,699, 5,359, 5,402
+ *   and 3,860 waiting; p50 1,045–1,741 against 1,042–1,876.)
  * - Pacing: rescoring an account reads every event in its signal windows, however few are new, so
  *   under sustained heavy ingestion — the same accounts dirty again at every flush — back-to-back
  *   flushes would re-read the same windows several times a second, taking the database from
@@ -87,12 +93,13 @@ export async function scheduleRescore(db: Db, input: { workspaceId: string; acco
 
 /**
  * Queues a flush of the workspace at `at`, debounced per purpose: while one for new events
- * ('events') is pending, another is a no-op (it will see the same dirty set); the flush for the
- * end of a hold ('holds') is debounced apart, so that it, pending for seconds, never makes a new
- * event's flush wait for it. Two flushes running at once take disjoint accounts (takeDirty).
+ * ('events') is pending, another is a no-op (it will see the same dirty set); the one a flush
+ * queues for what it left ('next': marks that arrived while it ran, or the end of a hold) is
+ * debounced apart, so that it, pending for seconds until a hold ends, never makes a new event's
+ * flush wait for it. Two flushes running at once take disjoint accounts (takeDirty).
  */
-export async function scheduleFlush(db: Db, input: { workspaceId: string; at: Date; asOf: Date; purpose: 'events' | 'holds' }): Promise<void> {
-  const debounceKey = input.purpose === 'events' ? 'scoring.flush' : 'scoring.flush:holds';
+export async function scheduleFlush(db: Db, input: { workspaceId: string; at: Date; asOf: Date; purpose: 'events' | 'next' }): Promise<void> {
+  const debounceKey = input.purpose === 'events' ? 'scoring.flush' : 'scoring.flush:next';
   await enqueue(db, { workspaceId: input.workspaceId, kind: 'scoring.flush', runAt: input.at, debounceKey, asOf: input.asOf });
 }
 

@@ -30,13 +30,13 @@ export async function markDirty(exec: Exec, workspaceId: string, accountIds: rea
  * Takes (deletes and returns) up to `limit` accounts marked dirty before `before` — the instant a
  * rescore measures at: an account marked later has events that rescore could not see, and stays
  * for the next flush (which its marking queued). An account on hold (`holdAccounts`) until after
- * `before` stays too, for the flush `nextHoldEnd` schedules. Oldest marks first.
+ * `before` stays too, for the flush `nextReady` schedules. Oldest marks first.
  *
  * Only the accounts that are ready are read: a range of the (workspace, ready_at) index. Under
  * sustained ingestion nearly every busy account is dirty and most are held, so this read used to
  * be every dirty account of the workspace with a look-up of its hold each — 1,000 hold probes
  * (~3,000 buffers) per flush step to take ~30 accounts on the ingest bench, and the flush's
- * bookkeeping (this, `nextHoldEnd` and the marking) cost more than half as much database time as
+ * bookkeeping (this, finding the next hold's end and the marking) cost more than half as much database time as
  * the rescores themselves. (Deleting the rows found may still pass over the dirty set once, when
  * the planner judges that cheaper than a look-up per account: a few pages, against a look-up of
  * a hold per dirty account before.)
@@ -110,13 +110,14 @@ export async function pruneHolds(exec: Exec, workspaceId: string, before: Date):
 }
 
 /**
- * The earliest end of a hold keeping a dirty account waiting after `after`, if any: the first
- * entry after `after` of the (workspace, ready_at) index that is a hold's end (an account marked
- * after `after` and not held is ready at its mark, and its mark queued its own flush).
+ * When a flush whose instant was `after` should be followed, if any dirty account is left: the
+ * first entry after `after` of the (workspace, ready_at) index — an account marked while that
+ * flush ran (ready at its mark, already past: the next flush runs at once), else the earliest end
+ * of a hold. Accounts marked before `after` and still dirty are held, so their ready_at is later.
  */
-export async function nextHoldEnd(exec: Exec, workspaceId: string, after: Date): Promise<Date | null> {
+export async function nextReady(exec: Exec, workspaceId: string, after: Date): Promise<Date | null> {
   const [r] = await exec<{ until: unknown }>(
-    `SELECT ready_at AS until FROM scoring_dirty_accounts WHERE workspace_id = $1 AND ready_at > $2::timestamptz AND ready_at > marked_at ORDER BY ready_at LIMIT 1`,
+    `SELECT ready_at AS until FROM scoring_dirty_accounts WHERE workspace_id = $1 AND ready_at > $2::timestamptz ORDER BY ready_at LIMIT 1`,
     [workspaceId, iso(after)],
   );
   return r?.until ? toDate(r.until) : null;
