@@ -56,11 +56,16 @@ describe("a flush reads the dirty accounts that are ready, and each account's ho
    * account found), and — unless `byIndex` is false — the ready condition is the ready index's: the scan
    * applying it reads at most the accounts found + 4.
    */
-  async function reads<T>(read: (x: Exec) => Promise<T>, keys: number, perKey: number, byIndex: boolean): Promise<T> {
+  async function reads<T>(read: (x: Exec) => Promise<T>, keys: number, perKey: number, byIndex: boolean, holdsOfFound = false): Promise<T> {
     const { result, plans } = await explained(db, read);
     const dirty = plans.flatMap((p: PlanNode) => scansOf(p, 'scoring_dirty_accounts'));
     assert.ok(dirty.reduce((s, n) => s + rowsRead(n), 0) <= N + keys * perKey + 4, JSON.stringify(plans));
-    assert.deepEqual(plans.flatMap((p: PlanNode) => scansOf(p, 'scoring_holds')), [], 'no hold is looked up');
+    const holds = plans.flatMap((p: PlanNode) => scansOf(p, 'scoring_holds'));
+    if (!holdsOfFound) assert.deepEqual(holds, [], 'no hold is looked up');
+    else {
+      const loops = holds.reduce((s, n) => s + (n['Actual Loops'] ?? 1), 0);
+      assert.ok(holds.every((n) => n['Node Type'] !== 'Seq Scan') && loops <= keys && holds.reduce((s, n) => s + rowsRead(n), 0) <= keys, `the holds of the accounts found only: ${JSON.stringify(plans)}`);
+    }
     if (byIndex) {
       // An index scan with the condition, or a bitmap heap scan rechecking it over a bitmap index scan.
       const ready = dirty.filter((n) => `${n['Index Cond'] ?? ''} ${n['Recheck Cond'] ?? ''}`.includes('ready_at'));
@@ -84,8 +89,8 @@ describe("a flush reads the dirty accounts that are ready, and each account's ho
     const next = await reads((x) => nextReady(x, 'ws_busy', at(1_000)), 1, 1, byIndex);
     assert.equal(next?.toISOString(), at(10_000).toISOString());
 
-    // The 31 ready accounts, oldest mark first (then by id): each read by the subquery, found again and deleted by the outer statement.
-    const taken = await reads((x) => takeDirty(x, 'ws_busy', 5000, at(1_000)), ready().length, 3, byIndex);
+    // The 31 ready accounts, oldest mark first (then by id): each read by the subquery (with a look-up of its hold), found again and deleted by the outer statement.
+    const taken = await reads((x) => takeDirty(x, 'ws_busy', 5000, at(1_000)), ready().length, 3, byIndex, true);
     assert.deepEqual([...taken].sort(), ready());
     assert.deepEqual(await takeDirty(execOn(db), 'ws_busy', 5000, at(1_000)), [], 'the held accounts stay');
 
@@ -101,26 +106,36 @@ describe("a flush reads the dirty accounts that are ready, and each account's ho
     );
 
     // A hold placed on accounts marked again meanwhile moves their ready_at: they are no longer taken. (A first
-    // batch records the rescore at 2,400; the second, soon after, holds them 1,000 ms, released with the running
-    // holds up to twice that: until 4,500.)
-    const hot = { hotSince: at(-10_000), holdMs: 1_000, maxHoldMs: 4_000 };
+    // batch records the rescore at 2,400; the second, soon after, finds them hot and holds them until the
+    // workspace's release, 1,000 ms of rest after it: 3,500.) Each account's hold is one look-up, and no
+    // statement reads the other accounts' holds.
+    const hot = { hotSince: at(-10_000), restMs: 1_000 };
     for (const t of [2_400, 2_500]) {
       const { plans } = await explained(db, (x) => holdAccounts(x, 'ws_busy', ready().slice(0, 5), { ...hot, at: at(t) }));
       const dirty = plans.flatMap((p: PlanNode) => scansOf(p, 'scoring_dirty_accounts'));
       assert.ok(dirty.every((n) => n['Node Type'] !== 'Seq Scan') && dirty.reduce((s, n) => s + rowsRead(n), 0) <= 5 * 3 + 4, `one look-up per account held: ${JSON.stringify(plans)}`);
+      const holds = plans.flatMap((p: PlanNode) => scansOf(p, 'scoring_holds')).filter((n) => n['Node Type'] !== 'ModifyTable');
+      assert.ok(holds.every((n) => n['Node Type'] !== 'Seq Scan') && holds.reduce((s, n) => s + rowsRead(n), 0) <= 5 + 4, `one look-up of its own hold per account: ${JSON.stringify(plans)}`);
     }
     assert.deepEqual(await takeDirty(execOn(db), 'ws_busy', 5000, at(3_000)), [], 'held after their mark');
-    assert.equal((await nextReady(execOn(db), 'ws_busy', at(3_000)))?.toISOString(), at(4_500).toISOString());
+    assert.equal((await nextReady(execOn(db), 'ws_busy', at(3_000)))?.toISOString(), at(3_500).toISOString());
     // An account marked while a flush that began at 3,000 ran is ready at its mark: the next flush follows at once.
     await markDirty(execOn(db), 'ws_busy', [ready()[6]], at(3_200));
     assert.equal((await nextReady(execOn(db), 'ws_busy', at(3_000)))?.toISOString(), at(3_200).toISOString());
-    assert.deepEqual((await takeDirty(execOn(db), 'ws_busy', 5000, at(4_500))).sort(), [...ready().slice(0, 5), ready()[6]].sort(), 'ready at the end of that hold');
-    assert.equal((await nextReady(execOn(db), 'ws_busy', at(4_500)))?.toISOString(), at(10_000).toISOString(), 'then the held accounts');
+    assert.deepEqual((await takeDirty(execOn(db), 'ws_busy', 5000, at(3_500))).sort(), [...ready().slice(0, 5), ready()[6]].sort(), 'ready at the release');
+    assert.equal((await nextReady(execOn(db), 'ws_busy', at(3_500)))?.toISOString(), at(10_000).toISOString(), 'then the held accounts');
     assert.deepEqual((await takeDirty(execOn(db), 'ws_other', 5000, at(1_000))).sort(), [id(1), id(2)]);
+
+    // A mark that ran while its account's hold was being placed read the previous hold: ready too early. The take
+    // looks the hold up, leaves the account and moves its ready_at to the hold's end.
+    await db.query(`UPDATE scoring_dirty_accounts SET ready_at = marked_at WHERE workspace_id = 'ws_busy' AND account_id = $1`, [id(1)]);
+    assert.deepEqual(await takeDirty(execOn(db), 'ws_busy', 5000, at(4_000)), [], 'held until 10,000');
+    const [early] = await db.query<{ ready_at: Date }>(`SELECT ready_at FROM scoring_dirty_accounts WHERE workspace_id = 'ws_busy' AND account_id = $1`, [id(1)]);
+    assert.equal(early.ready_at.toISOString(), at(10_000).toISOString());
   }
 
   async function reset() {
-    for (const t of ['scoring_dirty_accounts', 'scoring_holds']) await db.query(`DELETE FROM ${t}`);
+    for (const t of ['scoring_dirty_accounts', 'scoring_holds', 'scoring_state']) await db.query(`DELETE FROM ${t}`);
   }
 
   it('never analyzed', async () => {

@@ -125,13 +125,14 @@ describe('scoring freshness', () => {
     const until = new Date(held.until);
     assert.ok(until.getTime() >= new Date(held.rescored_at).getTime() + 2 * 400, `held for at least 2 × the batch's 400+ ms after it ended: ${until.toISOString()}`);
     assert.deepEqual(await flushJobs(), [], 'nothing dirty waits on the hold: no flush queued');
-    // Another hot account held by a shorter batch later is released with the running hold, not before it
-    // (its own hold, 200 ms, ends 100 ms before the running one: aligned, as that is within twice its hold).
+    // Another account, hot in a batch that ends before that release, is released with it, moved forward by
+    // that batch's rest (200 ms): hot accounts come back together, whichever batch held them.
     const exec = execOn(h.database);
     const soon = new Date(until.getTime() - 300);
-    await holdAccounts(exec, ws.id, ['acct_other'], { at: new Date(soon.getTime() - 500), hotSince: t0, holdMs: 100, maxHoldMs: 800 });
-    await holdAccounts(exec, ws.id, ['acct_other'], { at: soon, hotSince: t0, holdMs: 200, maxHoldMs: 800 });
-    assert.equal(new Date((await holds()).find((r) => r.account_id === 'acct_other')!.until).toISOString(), until.toISOString());
+    assert.equal(await holdAccounts(exec, ws.id, ['acct_other'], { at: new Date(soon.getTime() - 500), hotSince: t0, restMs: 100 }), null, 'first rescore: recorded, nothing hot');
+    const release = await holdAccounts(exec, ws.id, ['acct_other'], { at: soon, hotSince: t0, restMs: 200 });
+    assert.equal(release?.toISOString(), new Date(until.getTime() + 200).toISOString());
+    assert.equal(new Date((await holds()).find((r) => r.account_id === 'acct_other')!.until).toISOString(), release?.toISOString());
     await h.database.query(`DELETE FROM scoring_holds WHERE workspace_id = $1 AND account_id = 'acct_other'`, [ws.id]);
 
     // New events for the held account and for a fresh one, before the hold ends.
@@ -151,7 +152,7 @@ describe('scoring freshness', () => {
     assert.deepEqual(await flushJobs(), [], 'nothing left waiting');
   });
 
-  it('an account that stays hot is held twice as long each time, up to the cap; one hot for the first time is not aligned to the long holds', async () => {
+  it('hot accounts are held until the workspace release, which each batch moves forward by its rest × its share of hot accounts', async () => {
     const ws = await h.workspace({ sandbox: false });
     const exec = execOn(h.database);
     const t0 = new Date('2026-01-15T14:00:00.000Z');
@@ -160,46 +161,37 @@ describe('scoring freshness', () => {
       const [r] = await h.database.query<{ until: Date; rescored_at: Date }>('SELECT until, rescored_at FROM scoring_holds WHERE workspace_id = $1 AND account_id = $2', [ws.id, a]);
       return { until: new Date(r.until).getTime() - t0.getTime(), rescoredAt: new Date(r.rescored_at).getTime() - t0.getTime() };
     };
-    // Batches of 100 ms (hold 200, cap 800; hot window 2 × 3 × 100 + 200 = 800 ms), each right after the previous hold.
-    const batch = (at: number, ids: string[]) => holdAccounts(exec, ws.id, ids, { at: ms(at), hotSince: ms(at - 800), holdMs: 200, maxHoldMs: 800 });
-    await batch(0, ['acct_hot']);
+    // Batches that spent 100 ms on hot accounts buy 300 ms of rest here; a hot window of 1,000 ms.
+    const batch = async (at: number, ids: string[]) => {
+      const release = await holdAccounts(exec, ws.id, ids, { at: ms(at), hotSince: ms(at - 1_000), restMs: 300 });
+      return release ? release.getTime() - t0.getTime() : null;
+    };
+    assert.equal(await batch(0, ['acct_hot']), null);
     assert.deepEqual(await row('acct_hot'), { until: 0, rescoredAt: 0 }, 'first long batch: recorded, not held');
-    await batch(300, ['acct_hot']);
-    assert.deepEqual(await row('acct_hot'), { until: 500, rescoredAt: 300 }, 'hot: held 200 ms');
-    await batch(600, ['acct_hot']);
-    assert.deepEqual(await row('acct_hot'), { until: 1000, rescoredAt: 600 }, 'still hot: 400 ms');
-    await batch(1100, ['acct_hot']);
-    assert.deepEqual(await row('acct_hot'), { until: 1900, rescoredAt: 1100 }, 'still hot: 800 ms, the cap');
-    // Out of its 800 ms hold and rescored at once: 1,000 ms after its last rescore, beyond the base hot window
-    // of 800 ms but within it moved back by twice the last hold, so still hot; the hold stays at the cap.
-    await batch(2100, ['acct_hot', 'acct_new']);
-    assert.deepEqual(await row('acct_hot'), { until: 2900, rescoredAt: 2100 });
-    assert.deepEqual(await row('acct_new'), { until: 2100, rescoredAt: 2100 }, 'a new account is not held');
-    // The new account is hot now: held 200 ms, aligned to the running hold only up to twice that (2,500 + 400 = 2,900 would be
-    // within it — so move it later: at 2,600 its bound is 3,000, past the running hold's 2,900).
-    await batch(2600, ['acct_new']);
-    assert.deepEqual(await row('acct_new'), { until: 2900, rescoredAt: 2600 }, 'released with the running hold (2,900 ≤ 2,600 + 2 × 200)');
-    await h.database.query('UPDATE scoring_holds SET until = $3 WHERE workspace_id = $1 AND account_id = $2', [ws.id, 'acct_hot', ms(9000)]);
-    await batch(3000, ['acct_new']);
-    assert.deepEqual(
-      await row('acct_new'),
-      { until: 4200, rescoredAt: 3000 },
-      'hot again: twice its last hold (300 ms with the alignment) = 600 ms, and released by 3,000 + 2 × 600, not with the long hold at 9,000',
-    );
-    // Out of that hold and rescored at once: hot (the hot window moved back by twice its last hold, 1,200 ms,
-    // counted as the cap, 800) → 2 × 800 capped at 800 ms, aligned towards the long hold up to 4,300 + 2 × 800.
-    await batch(4300, ['acct_new']);
-    assert.deepEqual(await row('acct_new'), { until: 5900, rescoredAt: 4300 });
-    // Not rescored within 800 + 2 × 800 ms: the streak is over.
-    await batch(6800, ['acct_new']);
-    assert.deepEqual(await row('acct_new'), { until: 6800, rescoredAt: 6800 }, 'cold again: not held');
+    assert.equal(await batch(300, ['acct_hot']), 600, 'hot: the release is 300 ms of rest after the batch');
+    assert.deepEqual(await row('acct_hot'), { until: 600, rescoredAt: 300 });
+    // Half the batch hot: half the rest, from the batch's end (the release at 600 is past).
+    assert.equal(await batch(700, ['acct_hot', 'acct_new']), 850);
+    assert.deepEqual(await row('acct_hot'), { until: 850, rescoredAt: 700 });
+    assert.deepEqual(await row('acct_new'), { until: 700, rescoredAt: 700 }, 'a new account is not held');
+    // A batch that ends before the running release moves it forward: its hot account waits with the others.
+    assert.equal(await batch(800, ['acct_new']), 1_150);
+    assert.deepEqual(await row('acct_new'), { until: 1_150, rescoredAt: 800 });
+    // Out of its hold and rescored at once, 1,150 ms after its last rescore — beyond the hot window of 1,000 ms,
+    // within it moved back by its last hold (150 ms): still hot.
+    assert.equal(await batch(1_850, ['acct_hot']), 2_150);
+    // Not rescored within the hot window and its hold: cold again, recorded, and the release does not move.
+    assert.equal(await batch(4_000, ['acct_new']), null);
+    assert.deepEqual(await row('acct_new'), { until: 4_000, rescoredAt: 4_000 }, 'cold again: not held');
+    const [state] = await h.database.query<{ hot_release_at: Date }>('SELECT hot_release_at FROM scoring_state WHERE workspace_id = $1', [ws.id]);
+    assert.equal(new Date(state.hot_release_at).toISOString(), ms(2_150).toISOString());
   });
 
   it('the daily recompute forgets holds that ended over a day ago', async () => {
     const ws = await h.workspace({ clockStart: '2026-03-10T10:00:00Z' });
     await h.api(ws).post('/v1/accounts', { name: 'Hold Co', external_id: 'grp-holds', employees: 40 }); // signup arms scoring
     const exec = execOn(h.database);
-    const hot = { hotSince: new Date('2026-03-01T00:00:00Z'), holdMs: 200, maxHoldMs: 800 };
+    const hot = { hotSince: new Date('2026-03-01T00:00:00Z'), restMs: 600 };
     await holdAccounts(exec, ws.id, ['acct_long_ago'], { ...hot, at: new Date('2026-03-07T10:00:00Z') });
     await holdAccounts(exec, ws.id, ['acct_yesterday'], { ...hot, at: new Date('2026-03-10T09:00:00Z') });
     const held = async () => (await h.database.query<{ account_id: string }>('SELECT account_id FROM scoring_holds WHERE workspace_id = $1 ORDER BY account_id', [ws.id])).map((r) => r.account_id);

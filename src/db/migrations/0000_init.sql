@@ -683,6 +683,7 @@ CREATE TABLE "scoring_state" (
 	"last_recompute_at" timestamp with time zone,
 	"last_flush_at" timestamp with time zone,
 	"last_sweep_at" timestamp with time zone,
+	"hot_release_at" timestamp with time zone,
 	"updated_at" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint

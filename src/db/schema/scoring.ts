@@ -154,10 +154,11 @@ export const scoringDirtyAccounts = pgTable(
 );
 
 /**
- * Pacing of the per-event rescore (see scoring/schedule.ts): when a long flush batch rescored an
+ * Pacing of the per-event rescore (see scoring/schedule.ts): when a flush batch rescored an
  * account (`rescored_at`) shortly after another had, no flush takes it again before `until`
- * (workspace time); its dirty mark waits in scoring_dirty_accounts meanwhile. At most one row per
- * account, overwritten by each long flush batch.
+ * (workspace time: the workspace's hot release, scoring_state.hot_release_at); its dirty mark
+ * waits in scoring_dirty_accounts meanwhile. At most one row per account, overwritten by each
+ * flush batch.
  */
 export const scoringHolds = pgTable(
   'scoring_holds',
@@ -171,8 +172,10 @@ export const scoringHolds = pgTable(
 );
 
 /**
- * Per-workspace bookkeeping: the sweep's watermark (last product event id seen) and when the
- * hook-driven flush and the sweep last ran (a sweep that sees flushes only moves its watermark).
+ * Per-workspace bookkeeping: the sweep's watermark (last product event id seen), when the
+ * hook-driven flush and the sweep last ran (a sweep that sees flushes only moves its watermark),
+ * and when the hot accounts held by the pacing are released (`hot_release_at`, see
+ * scoring/work.repo.ts `holdAccounts`).
  */
 export const scoringState = pgTable('scoring_state', {
   workspaceId: text('workspace_id').primaryKey(),
@@ -180,6 +183,7 @@ export const scoringState = pgTable('scoring_state', {
   lastRecomputeAt: instant('last_recompute_at'),
   lastFlushAt: instant('last_flush_at'),
   lastSweepAt: instant('last_sweep_at'),
+  hotReleaseAt: instant('hot_release_at'),
   updatedAt: instant('updated_at').notNull(),
 });
 

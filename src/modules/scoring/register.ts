@@ -15,7 +15,7 @@ import { DAY_MS } from '../../kernel/dates.ts';
 import { execOn } from '../events/index.ts';
 import { getWorkspace } from '../workspaces/index.ts';
 import { runBacktest } from './backtest.service.ts';
-import { armRecompute, armScoring, armSweep, holdAfterBatch, hotWindow, maxHoldAfterBatch, nextMinute, scheduleFlush, scheduleRescore } from './schedule.ts';
+import { armRecompute, armScoring, armSweep, HOT_REST_FACTOR, hotWindow, nextMinute, scheduleFlush, scheduleRescore } from './schedule.ts';
 import * as work from './work.repo.ts';
 import { rescore } from './scoring.service.ts';
 
@@ -25,8 +25,8 @@ const SWEEP_EVENTS = 20_000;
 /**
  * Rescores the accounts marked dirty before this job's instant, in batches. Accounts marked while
  * it runs (their events are after this instant) get the next flush at once; accounts left waiting
- * on a hold — a long batch holds its accounts (schedule.ts, "Pacing") — one at the earliest hold's
- * end, whichever comes first (`nextReady`).
+ * on a hold — a batch holds its hot accounts (schedule.ts, "Pacing") — one at the workspace's
+ * hot release, whichever comes first (`nextReady`).
  */
 export async function flushDirty(ctx: Ctx): Promise<number> {
   const exec = execOn(ctx.deps.database);
@@ -43,12 +43,12 @@ export async function flushDirty(ctx: Ctx): Promise<number> {
       await work.markDirty(exec, ctx.workspaceId, ids, ctx.asOf); // back in the set for the next flush or sweep
       throw e;
     }
-    const t1 = clock.now().getTime();
-    const hold = holdAfterBatch(t1 - t0);
-    if (hold > 0) {
+    const took = clock.now().getTime() - t0;
+    if (took > 0) {
+      // Every batch records its rescores (a manual test clock, which does not move during a flush, holds nothing).
       // Workspace time: this job's instant plus the time the flush has taken so far.
-      const at = ctx.asOf.getTime() + (t1 - started);
-      await work.holdAccounts(exec, ctx.workspaceId, ids, { at: new Date(at), hotSince: new Date(at - hotWindow(t1 - t0)), holdMs: hold, maxHoldMs: maxHoldAfterBatch(t1 - t0) });
+      const at = ctx.asOf.getTime() + (t0 + took - started);
+      await work.holdAccounts(exec, ctx.workspaceId, ids, { at: new Date(at), hotSince: new Date(at - hotWindow(took)), restMs: HOT_REST_FACTOR * took });
     }
     total += ids.length;
   }

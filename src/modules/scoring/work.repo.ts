@@ -40,69 +40,90 @@ export async function markDirty(exec: Exec, workspaceId: string, accountIds: rea
  * the rescores themselves. (Deleting the rows found may still pass over the dirty set once, when
  * the planner judges that cheaper than a look-up per account: a few pages, against a look-up of
  * a hold per dirty account before.)
+ *
+ * The hold of each account found is looked up again, and one that ends after `before` is not
+ * taken: its `ready_at` moves to the hold's end. A mark that ran while its account's hold was
+ * being placed read the previous hold and was ready too early — under the ingest bench, one
+ * request's mark covers ~400 of the 1,000 accounts, and these escaped the pacing by the hundred
+ * (half a cohort rescored again 0.5 s after it was held). Only the accounts found ready are looked up.
  */
 export async function takeDirty(exec: Exec, workspaceId: string, limit: number, before: Date): Promise<string[]> {
   const found = await exec<{ account_id: string }>(
-    `DELETE FROM scoring_dirty_accounts WHERE workspace_id = $1 AND account_id IN (
-       SELECT d.account_id FROM scoring_dirty_accounts d
+    `WITH found AS MATERIALIZED (
+       SELECT d.account_id, (SELECT h.until FROM scoring_holds h WHERE h.workspace_id = $1 AND h.account_id = d.account_id) AS until
+       FROM scoring_dirty_accounts d
        WHERE d.workspace_id = $1 AND d.ready_at <= $3::timestamptz AND d.marked_at < $3::timestamptz
-       ORDER BY d.marked_at, d.account_id LIMIT $2 FOR UPDATE OF d SKIP LOCKED)
-     RETURNING account_id`,
+       ORDER BY d.marked_at, d.account_id LIMIT $2 FOR UPDATE OF d SKIP LOCKED),
+     deferred AS (
+       UPDATE scoring_dirty_accounts d SET ready_at = found.until FROM found
+       WHERE d.workspace_id = $1 AND d.account_id = found.account_id AND found.until > $3::timestamptz)
+     DELETE FROM scoring_dirty_accounts d USING found
+     WHERE d.workspace_id = $1 AND d.account_id = found.account_id AND (found.until IS NULL OR found.until <= $3::timestamptz)
+     RETURNING d.account_id`,
     [workspaceId, limit, iso(before)],
   );
   return found.map((r) => r.account_id);
 }
 
 /**
- * A long flush batch rescored these accounts at `at`. Those a long batch had already rescored
- * recently are hot, and held; the others only have their rescore recorded. See schedule.ts,
- * "Pacing". For a hot account:
- * - its hold doubles its previous one (`until − rescored_at` of its row, counted as at most
- *   `maxHoldMs`: 0 when it was not held), from `holdMs` up to `maxHoldMs` — an account hot batch
- *   after batch is rescored ever less often, one hot once is held briefly;
- * - "recently" is since `hotSince`, moved back by twice its previous hold, so that an account
- *   coming out of a long hold and rescored again at once is still hot (its cycle is hold + batch);
- * - it is released with the latest hold of the workspace still running, if that ends later —
- *   held cohorts are released together rather than in ever smaller ones with ever shorter
- *   holds — but never later than twice its own hold after `at`: an account hot for the first
- *   time is not kept waiting as long as the cohorts that have been hot for many batches.
- * Example (holdMs 800, maxHoldMs 3,200): hot three batches in a row → held 800, 1,600, 3,200 ms.
+ * A flush batch rescored these accounts at `at` (see schedule.ts, "Pacing"). Those already
+ * rescored recently are hot: rescored since `hotSince`, moved back by their previous hold
+ * (`until − rescored_at` of their row), so that an account coming out of a hold and rescored at
+ * once is still hot. The others only have their rescore recorded.
  *
- * Accounts marked dirty again while the batch ran get their `ready_at` moved to the hold's end in
+ * The hot accounts are held until the workspace's hot release (`scoring_state.hot_release_at`),
+ * which each batch first moves forward by `restMs` × its share of hot accounts, from `at` or
+ * from the release still running, whichever is later. The time spent rescoring hot accounts
+ * thus buys `restMs` ÷ (batch duration) times as much time without them, however the batches
+ * are cut (the hot accounts of one batch come back together, at the release as that batch left
+ * it; a later batch's, at the later release).
+ * Example (restMs 8 × the batch): a batch of 400 ms, all hot, ends at 12:00:01.000 → release at
+ * 12:00:04.200; a batch of 200 ms at 12:00:01.500, half hot → release moved to 12:00:05.000.
+ * Two batches running at once both move it: the update of the workspace's row serializes them.
+ *
+ * Accounts marked dirty again while the batch ran get their `ready_at` moved to the release in
  * the same statement: found by one look-up per account (OFFSET 0 keeps it a per-key index scan
  * whatever the statistics) and reached by ctid, as `attachUnmatchedEvents` does. A mark committed
- * while this statement runs may still carry the previous hold's end: that account is rescored
- * once earlier than its pacing asks, never later.
+ * while this statement runs may still carry the previous release: `takeDirty` looks the hold up
+ * again and leaves the account. Returns the release, or null when none was hot.
  */
-export async function holdAccounts(exec: Exec, workspaceId: string, accountIds: readonly string[], input: { at: Date; hotSince: Date; holdMs: number; maxHoldMs: number }): Promise<void> {
-  if (accountIds.length === 0) return;
-  // Its previous hold, no longer than the cap (an alignment may have made it longer).
-  const previous = `least($5::interval, greatest(h.until - h.rescored_at, interval '0'))`;
-  const hold = `least($5::interval, greatest($4::interval, 2 * ${previous}))`;
-  await exec(
-    `WITH latest AS MATERIALIZED (SELECT max(until) AS until FROM scoring_holds WHERE workspace_id = $1),
+export async function holdAccounts(exec: Exec, workspaceId: string, accountIds: readonly string[], input: { at: Date; hotSince: Date; restMs: number }): Promise<Date | null> {
+  if (accountIds.length === 0) return null;
+  const [r] = await exec<{ release: unknown }>(
+    `WITH rescored AS MATERIALIZED (
+       SELECT keys.k AS account_id,
+              coalesce((SELECT h.rescored_at >= $3::timestamptz - greatest(h.until - h.rescored_at, interval '0')
+                        FROM scoring_holds h WHERE h.workspace_id = $1 AND h.account_id = keys.k), false) AS hot
+       FROM ${keySet('$5')}),
+     release AS MATERIALIZED (
+       INSERT INTO scoring_state AS s (workspace_id, hot_release_at, updated_at)
+       SELECT $1, $2::timestamptz + rest, $2::timestamptz
+       FROM (SELECT $4::interval * count(*) FILTER (WHERE hot) / count(*) AS rest FROM rescored) x
+       WHERE EXISTS (SELECT 1 FROM rescored WHERE hot)
+       ON CONFLICT (workspace_id) DO UPDATE SET hot_release_at = greatest(s.hot_release_at, $2::timestamptz) + (EXCLUDED.hot_release_at - $2::timestamptz)
+       RETURNING hot_release_at AS until),
      held AS (
-       INSERT INTO scoring_holds AS h (workspace_id, account_id, until, rescored_at) SELECT $1, a, $2::timestamptz, $2::timestamptz FROM unnest($6::text[]) AS a ORDER BY a
-       ON CONFLICT (workspace_id, account_id) DO UPDATE
-         SET until = CASE WHEN h.rescored_at >= $3::timestamptz - 2 * ${previous}
-                          THEN greatest($2::timestamptz + ${hold}, least((SELECT until FROM latest), $2::timestamptz + 2 * ${hold}))
-                          ELSE EXCLUDED.until END,
-             rescored_at = EXCLUDED.rescored_at
+       INSERT INTO scoring_holds AS h (workspace_id, account_id, until, rescored_at)
+       SELECT $1, account_id, CASE WHEN hot THEN (SELECT until FROM release) ELSE $2::timestamptz END, $2::timestamptz FROM rescored ORDER BY account_id
+       ON CONFLICT (workspace_id, account_id) DO UPDATE SET until = EXCLUDED.until, rescored_at = EXCLUDED.rescored_at
        RETURNING account_id, until),
      marked AS (
        SELECT m.tid, held.until FROM held,
-              LATERAL (SELECT ctid AS tid FROM scoring_dirty_accounts WHERE workspace_id = $1 AND account_id = held.account_id OFFSET 0) m)
-     UPDATE scoring_dirty_accounts d SET ready_at = greatest(d.marked_at, marked.until)
-     FROM marked WHERE d.ctid = marked.tid AND d.workspace_id = $1 AND d.ready_at <> greatest(d.marked_at, marked.until)`,
-    [workspaceId, iso(input.at), iso(input.hotSince), `${Math.round(input.holdMs)} milliseconds`, `${Math.round(Math.max(input.holdMs, input.maxHoldMs))} milliseconds`, [...accountIds]],
+              LATERAL (SELECT ctid AS tid FROM scoring_dirty_accounts WHERE workspace_id = $1 AND account_id = held.account_id OFFSET 0) m
+       WHERE held.until > $2::timestamptz),
+     moved AS (
+       UPDATE scoring_dirty_accounts d SET ready_at = greatest(d.marked_at, marked.until)
+       FROM marked WHERE d.ctid = marked.tid AND d.workspace_id = $1 AND d.ready_at <> greatest(d.marked_at, marked.until))
+     SELECT (SELECT until FROM release) AS release`,
+    [workspaceId, iso(input.at), iso(input.hotSince), `${Math.round(input.restMs)} milliseconds`, [...accountIds]],
   );
+  return toDateOrNull(r?.release);
 }
 
 /**
  * Forgets holds that ended and were recorded before `before` (the daily recompute passes a day
- * ago): a hold and its rescore matter for at most a few batch durations (the hot window and the
- * cap, seconds), and `holdAccounts` reads the latest hold of the whole workspace, so rows of
- * accounts hot once, long ago, would only make that read longer.
+ * ago): a hold and its rescore matter for a few batch durations (the hot window and the release,
+ * seconds); rows of accounts hot once, long ago, would only take room.
  */
 export async function pruneHolds(exec: Exec, workspaceId: string, before: Date): Promise<number> {
   const gone = await exec('DELETE FROM scoring_holds WHERE workspace_id = $1 AND until < $2::timestamptz AND rescored_at < $2::timestamptz RETURNING 1', [workspaceId, iso(before)]);
