@@ -96,7 +96,7 @@ describe('scoring freshness', () => {
     );
   });
 
-  it('a long flush batch holds the accounts it rescores again soon: a flush before the hold ends leaves them dirty, the one at its end takes them', async () => {
+  it('a flush batch holds the accounts it rescores again soon: a flush before the hold ends leaves them dirty, the one at its end takes them', async () => {
     const ws = await h.workspace({ sandbox: false });
     const t0 = new Date('2026-01-15T13:00:00.000Z');
     // A process clock that moves 400 ms at every reading: the rescore inside a flush "takes" ≥ 400 ms.
@@ -150,6 +150,36 @@ describe('scoring freshness', () => {
     assert.equal(await flushDirty(ctxAt(until)), 1);
     assert.deepEqual(await dirty(), []);
     assert.deepEqual(await flushJobs(), [], 'nothing left waiting');
+  });
+
+  it('a short flush batch holds the accounts it rescores again soon too, until the release', async () => {
+    const ws = await h.workspace({ sandbox: false });
+    const t0 = new Date('2026-01-15T15:00:00.000Z');
+    // A process clock that moves 10 ms at every reading: each batch "takes" a few tens of ms, far under 100.
+    let ticks = 0;
+    const quick = { now: () => new Date(t0.getTime() + 10 * ticks++) };
+    const ctxAt = (asOf: Date) => ({ deps: { ...h.tandem.deps, clock: quick }, workspaceId: ws.id, asOf, actor: { type: 'system' as const } });
+    const mark = async (asOf: Date) => {
+      await scheduleRescore(h.database.db, { workspaceId: ws.id, accountIds: ['acct_short'], asOf });
+      await h.database.query(`DELETE FROM jobs WHERE workspace_id = $1`, [ws.id]);
+    };
+    const hold = async () => {
+      const [r] = await h.database.query<{ until: Date; rescored_at: Date }>('SELECT until, rescored_at FROM scoring_holds WHERE workspace_id = $1 AND account_id = $2', [ws.id, 'acct_short']);
+      return { until: new Date(r.until).getTime(), rescoredAt: new Date(r.rescored_at).getTime() };
+    };
+    await mark(t0);
+    assert.equal(await flushDirty(ctxAt(new Date(t0.getTime() + 200))), 1);
+    const first = await hold();
+    assert.equal(first.until, first.rescoredAt, 'rescored once: recorded, not held');
+    await mark(new Date(t0.getTime() + 300));
+    assert.equal(await flushDirty(ctxAt(new Date(t0.getTime() + 500))), 1);
+    const second = await hold();
+    assert.ok(second.until > second.rescoredAt, `rescored again 300 ms later by a short batch: held (${JSON.stringify(second)})`);
+    const [state] = await h.database.query<{ hot_release_at: Date }>('SELECT hot_release_at FROM scoring_state WHERE workspace_id = $1', [ws.id]);
+    assert.equal(new Date(state.hot_release_at).getTime(), second.until, 'until the workspace release');
+    // An event meanwhile leaves it dirty until then.
+    await mark(new Date(second.rescoredAt + 1));
+    assert.equal(await flushDirty(ctxAt(new Date(second.rescoredAt + 2))), 0);
   });
 
   it('hot accounts are held until the workspace release, which each batch moves forward by its rest × its share of hot accounts', async () => {
