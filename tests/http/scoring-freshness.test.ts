@@ -111,13 +111,13 @@ describe('scoring freshness', () => {
       await h.database.query(`DELETE FROM jobs WHERE workspace_id = $1`, [ws.id]); // flushes are run by hand here
     };
 
-    // A first long batch only records the rescore: an account is held when rescored again soon.
+    // A first batch only records the rescore: an account is held when rescored again soon.
     await mark(['acct_busy', 'acct_once'], t0);
     assert.equal(await flushDirty(ctxAt(new Date(t0.getTime() + 200), slow)), 2);
     const first = await holds();
     assert.deepEqual(first.map((r) => r.account_id), ['acct_busy', 'acct_once']);
     for (const r of first) assert.equal(new Date(r.until).getTime(), new Date(r.rescored_at).getTime(), 'not held');
-    // The busy account has new events; the next long batch holds it.
+    // The busy account has new events; the next batch finds it hot and holds it.
     const second = new Date(slow.now().getTime() + 100); // after the first flush, on the clock it ran by
     await mark(['acct_busy'], new Date(second.getTime() - 200));
     assert.equal(await flushDirty(ctxAt(second, slow)), 1);
@@ -197,7 +197,7 @@ describe('scoring freshness', () => {
       return release ? release.getTime() - t0.getTime() : null;
     };
     assert.equal(await batch(0, ['acct_hot']), null);
-    assert.deepEqual(await row('acct_hot'), { until: 0, rescoredAt: 0 }, 'first long batch: recorded, not held');
+    assert.deepEqual(await row('acct_hot'), { until: 0, rescoredAt: 0 }, 'first batch: recorded, not held');
     assert.equal(await batch(300, ['acct_hot']), 600, 'hot: the release is 300 ms of rest after the batch');
     assert.deepEqual(await row('acct_hot'), { until: 600, rescoredAt: 300 });
     // Half the batch hot: half the rest, from the batch's end (the release at 600 is past).
