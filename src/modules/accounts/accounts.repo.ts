@@ -246,27 +246,6 @@ export async function insertContact(exec: Exec, ws: string, id: string, v: Conta
   return r;
 }
 
-export async function updateContact(exec: Exec, ws: string, id: string, v: Partial<ContactValues>, at: Date): Promise<void> {
-  const cols: Record<keyof ContactValues, [string, string]> = {
-    userId: ['user_id', '::text'],
-    email: ['email', '::text'],
-    emailDomain: ['email_domain', '::text'],
-    name: ['name', '::text'],
-    companyExternalId: ['company_external_id', '::text'],
-    traits: ['traits', '::text::jsonb'],
-    traitsAt: ['traits_at', '::timestamptz'],
-  };
-  const params: unknown[] = [ws, id, at.toISOString()];
-  const sets: string[] = [];
-  for (const [k, [col, cast]] of Object.entries(cols) as Array<[keyof ContactValues, [string, string]]>) {
-    if (v[k] === undefined) continue;
-    const val = v[k];
-    params.push(val === null ? null : k === 'traits' ? JSON.stringify(val) : val instanceof Date ? val.toISOString() : val);
-    sets.push(`${col} = $${params.length}${cast}`);
-  }
-  if (sets.length) await exec(`UPDATE contacts SET ${sets.join(', ')}, updated_at = $3::timestamptz WHERE workspace_id = $1 AND id = $2`, params);
-}
-
 export async function setContactLink(exec: Exec, ws: string, contactId: string, link: { accountId: string; source: LinkSource; linkedAt: Date }, at: Date): Promise<void> {
   await exec(
     `UPDATE contacts SET account_id = $3, account_source = $4, account_linked_at = $5::timestamptz, updated_at = $6::timestamptz WHERE workspace_id = $1 AND id = $2`,
@@ -301,15 +280,6 @@ export async function aliasesByContact(exec: Exec, ws: string, contactIds: strin
   );
   for (const x of r) out.set(x.contact_id, [...(out.get(x.contact_id) ?? []), x.alias]);
   return out;
-}
-
-export async function upsertMembership(exec: Exec, ws: string, accountId: string, contactId: string, at: Date): Promise<void> {
-  await exec(
-    `INSERT INTO account_memberships (workspace_id, account_id, contact_id, first_seen_at, last_seen_at) VALUES ($1, $2, $3, $4::timestamptz, $4::timestamptz)
-     ON CONFLICT (workspace_id, account_id, contact_id) DO UPDATE SET
-       first_seen_at = LEAST(account_memberships.first_seen_at, excluded.first_seen_at), last_seen_at = GREATEST(account_memberships.last_seen_at, excluded.last_seen_at)`,
-    [ws, accountId, contactId, at.toISOString()],
-  );
 }
 
 export async function listContactRows(exec: Exec, ws: string, q: { limit: number; startingAfter?: string; accountId?: string; email?: string; userId?: string }): Promise<Contact[]> {

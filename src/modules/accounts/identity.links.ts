@@ -11,6 +11,7 @@ import { recordAudit, recordAudits, type AuditInput } from '../workspaces/index.
 import * as repo from './accounts.repo.ts';
 import { accountSnapshot, contactSnapshot, LINK_RANK, type AccountFields, type Contact, type LinkSource } from './accounts.ts';
 import { candidateDomains } from './compute/domains.ts';
+import type { IdentityRows } from './identity.rows.ts';
 
 /** A command's transaction: drizzle `tx` (audit, outbox), raw `exec` on it, and the context. */
 export interface TxCtx {
@@ -19,6 +20,12 @@ export interface TxCtx {
   ctx: Ctx;
   /** When set, timeline items, audit rows and domain events are collected here and written by `flushDeferred`. */
   deferred?: DeferredWrites;
+  /**
+   * When set (ingestion's identity calls), the contacts and accounts they touch are staged here
+   * (identity.rows.ts): their reads and writes go through it, and SQL of our own that reads those
+   * tables flushes it first.
+   */
+  rows?: IdentityRows;
 }
 
 /**
@@ -136,8 +143,10 @@ export async function addAccountDomain(
   t: TxCtx,
   input: { accountId: string; domain: string; source: 'api' | 'group'; occurredAt: Date; dedupeKey?: string },
 ): Promise<{ added: boolean; claimed: boolean }> {
+  if (t.rows?.hasDomain(input.accountId, input.domain)) return { added: false, claimed: false };
   const r = await repo.addDomain(t.exec, t.ctx.workspaceId, input.accountId, input.domain, input.source, t.ctx.asOf);
   if (!r.added) return r;
+  t.rows?.noteDomain(input.accountId, input.domain, r.claimed);
   await activity(t, {
     accountId: input.accountId,
     type: 'identity',
@@ -153,6 +162,7 @@ export async function addAccountDomain(
 
 /** Contacts whose email domain is `domain` or a subdomain of it, with no link yet. */
 async function linkWaitingOnDomain(t: TxCtx, accountId: string, domain: string, at: Date): Promise<void> {
+  await t.rows?.flush();
   const found = await t.exec(
     `SELECT * FROM contacts WHERE workspace_id = $1 AND account_id IS NULL AND (email_domain = $2 OR email_domain LIKE '%.' || $2)`,
     [t.ctx.workspaceId, domain],
@@ -160,7 +170,7 @@ async function linkWaitingOnDomain(t: TxCtx, accountId: string, domain: string, 
   for (const row of found) {
     const c = (await repo.loadContact(t.exec, t.ctx.workspaceId, row.id as string))!;
     // A more specific claimed domain elsewhere would have matched first: only take those whose best match is this one.
-    const owners = await repo.domainOwners(t.exec, t.ctx.workspaceId, candidateDomains(c.emailDomain!));
+    const owners = await domainOwners(t, candidateDomains(c.emailDomain!));
     const best = candidateDomains(c.emailDomain!).find((d) => owners.has(d));
     if (best && owners.get(best) === accountId) await linkContact(t, c, { accountId, source: 'domain', at });
   }
@@ -168,6 +178,7 @@ async function linkWaitingOnDomain(t: TxCtx, accountId: string, domain: string, 
 
 /** Contacts that named this company (traits.company.id) before the account existed. */
 async function linkWaitingOnCompany(t: TxCtx, accountId: string, externalId: string, at: Date): Promise<void> {
+  await t.rows?.flush();
   const found = await t.exec<{ id: string }>(
     `SELECT id FROM contacts WHERE workspace_id = $1 AND company_external_id = $2 AND (account_id IS NULL OR account_source = 'domain')`,
     [t.ctx.workspaceId, externalId],
@@ -190,13 +201,11 @@ export async function linkContact(
     if (LINK_RANK[link.source] < LINK_RANK[c.accountSource]) return false;
     if (LINK_RANK[link.source] === 3 && c.accountLinkedAt && link.at < c.accountLinkedAt) return false; // an older group call: latest wins
     if (c.accountId === link.accountId && c.accountSource === link.source) {
-      if (LINK_RANK[link.source] === 3 && (!c.accountLinkedAt || link.at > c.accountLinkedAt)) {
-        await repo.setContactLink(t.exec, t.ctx.workspaceId, c.id, { accountId: link.accountId, source: link.source, linkedAt: link.at }, t.ctx.asOf);
-      }
+      if (LINK_RANK[link.source] === 3 && (!c.accountLinkedAt || link.at > c.accountLinkedAt)) await setLink(t, c.id, link);
       return false; // unchanged: its events were attached when the link was made
     }
   }
-  await repo.setContactLink(t.exec, t.ctx.workspaceId, c.id, { accountId: link.accountId, source: link.source, linkedAt: link.at }, t.ctx.asOf);
+  await setLink(t, c.id, link);
   await activity(t, {
     accountId: link.accountId,
     type: 'identity',
@@ -208,6 +217,17 @@ export async function linkContact(
   });
   await attachContactEvents(t, c, link.accountId);
   return true;
+}
+
+async function setLink(t: TxCtx, contactId: string, link: { accountId: string; source: LinkSource; at: Date }): Promise<void> {
+  const value = { accountId: link.accountId, source: link.source, linkedAt: link.at };
+  if (t.rows?.hasContact(contactId)) t.rows.setContactLink(contactId, value);
+  else await repo.setContactLink(t.exec, t.ctx.workspaceId, contactId, value, t.ctx.asOf);
+}
+
+/** Claimed owners of these domains (from the staged rows when there are). */
+function domainOwners(t: TxCtx, domains: string[]): Promise<Map<string, string>> {
+  return t.rows ? t.rows.domainOwners(domains) : repo.domainOwners(t.exec, t.ctx.workspaceId, domains);
 }
 
 /**
@@ -246,12 +266,13 @@ async function attachMany(t: TxCtx, items: DeferredWrites['attach']): Promise<nu
  */
 export async function attributeLink(t: TxCtx, c: Pick<Contact, 'companyExternalId' | 'emailDomain'>): Promise<{ accountId: string; source: LinkSource } | null> {
   if (c.companyExternalId) {
-    const a = (await repo.accountsByExternalId(t.exec, t.ctx.workspaceId, [c.companyExternalId])).get(c.companyExternalId);
+    const id = c.companyExternalId;
+    const a = t.rows ? await t.rows.accountByExternalId(id) : (await repo.accountsByExternalId(t.exec, t.ctx.workspaceId, [id])).get(id);
     if (a) return { accountId: a, source: 'company' };
   }
   if (c.emailDomain) {
     const candidates = candidateDomains(c.emailDomain);
-    const owners = await repo.domainOwners(t.exec, t.ctx.workspaceId, candidates);
+    const owners = await domainOwners(t, candidates);
     const best = candidates.find((d) => owners.has(d));
     if (best) return { accountId: owners.get(best)!, source: 'domain' };
   }

@@ -10,6 +10,7 @@ import * as repo from './accounts.repo.ts';
 import { contactFromRow, type Contact, type LinkSource } from './accounts.ts';
 import { emailDomain, isFreeMailDomain, normalizeDomain } from './compute/domains.ts';
 import { hintsOf, resolveAccount, type Lookups, type StoredLink } from './compute/resolve.ts';
+import { IdentityRows } from './identity.rows.ts';
 import { activity, addAccountDomain, attachContactEvents, attributeLink, contactCreated, createAccounts, deferredWrites, flushDeferred, linkContact, lockIdentity, type TxCtx } from './identity.links.ts';
 
 const distinct = (xs: Array<string | null | undefined>) => [...new Set(xs.filter((x): x is string => !!x))];
@@ -92,8 +93,12 @@ async function resolve(exec: Exec, ctx: Ctx, messages: readonly NormalizedMessag
   return { accountIds, missingGroupIds: distinct(pendingHints.map((h) => h.groupId).filter((g) => g && !lookups.accountByExternalId.has(g))) };
 }
 
+/** The transaction of an application: its contacts and accounts are staged (identity.rows.ts). */
+type ApplyCtx = TxCtx & { rows: IdentityRows };
+
 async function apply(tx: Db, ctx: Ctx, all: readonly NormalizedMessage[]): Promise<void> {
-  const t: TxCtx = { tx, exec: execIn(tx), ctx, deferred: deferredWrites() };
+  const exec = execIn(tx);
+  const t: ApplyCtx = { tx, exec, ctx, deferred: deferredWrites(), rows: new IdentityRows(exec, ctx.workspaceId, ctx.asOf) };
   await lockIdentity(t);
   // Identity calls already stored (a retried batch) are not applied again. Checked under the lock:
   // a concurrent delivery of the same batch has committed by now.
@@ -112,11 +117,23 @@ async function apply(tx: Db, ctx: Ctx, all: readonly NormalizedMessage[]): Promi
     );
     for (const [g, id] of await repo.accountsByExternalId(t.exec, ctx.workspaceId, missing)) known.set(g, id);
   }
-  for (const m of messages) {
+  // What the calls will read, in one statement: their users' contacts, their groups' accounts
+  // (with the domains those have), and the owners of their email domains and company ids.
+  // (`messages` may hold tracks too, sent here only for their group ids' accounts.)
+  const calls = messages.filter((m) => IDENTITY_TYPES.has(m.type));
+  const identifyHints = calls.filter((m) => m.type === 'identify').map(hintsOf);
+  await t.rows.load({
+    userIds: distinct(calls.map((m) => m.userId)),
+    accountIds: distinct(calls.map((m) => (m.type === 'group' ? known.get(m.groupId!) : null))),
+    domains: distinct(identifyHints.flatMap((h) => h.domains)),
+    externalIds: distinct(identifyHints.map((h) => h.companyId)),
+  });
+  for (const m of calls) {
     if (m.type === 'identify') await applyIdentify(t, m);
     else if (m.type === 'group') await applyGroup(t, m, known.get(m.groupId!)!);
     else if (m.type === 'alias') await applyAlias(t, m);
   }
+  await t.rows.flush();
   await flushDeferred(t);
 }
 
@@ -135,18 +152,17 @@ interface Upserted {
  * Finds or creates the contact of a message (by user id; else by anonymous id, adopting an
  * anonymous contact when the user id first appears) and merges profile fields: the newest
  * message wins per key, an older one only fills gaps (late or retried deliveries change nothing).
- * A repeated identify with nothing new costs one locked read and no write.
+ * A repeated identify with nothing new writes nothing. Reads and writes go through the staged rows.
  */
 async function upsertContact(
-  t: TxCtx,
+  t: ApplyCtx,
   m: NormalizedMessage,
   profile: { traits: Record<string, unknown>; email: string | null; name: string | null; companyExternalId: string | null } | null,
 ): Promise<Upserted> {
-  const ws = t.ctx.workspaceId;
-  let row = m.userId ? await repo.findContactRow(t.exec, ws, { userId: m.userId }, true) : undefined;
+  let row = m.userId ? await t.rows.contactByUserId(m.userId) : undefined;
   let adopt = false;
   if (!row && m.anonymousId) {
-    const anon = await repo.findContactRow(t.exec, ws, { alias: m.anonymousId }, true);
+    const anon = await t.rows.contactByAlias(m.anonymousId);
     if (anon && (anon.user_id === null || !m.userId)) [row, adopt] = [anon, !!m.userId];
   }
   // group and alias calls only need the contact to exist: they leave its profile (and traits_at) alone.
@@ -159,20 +175,19 @@ async function upsertContact(
     traits: profile?.traits ?? {},
     traitsAt: profile ? m.timestamp : null,
   };
-  const alias = async (contactId: string) => (m.anonymousId ? repo.addAlias(t.exec, ws, m.anonymousId, contactId, 'anonymous', t.ctx.asOf) : false);
+  const alias = async (contactId: string) => (m.anonymousId ? t.rows.addAlias(m.anonymousId, contactId, 'anonymous') : false);
   if (!row) {
-    const inserted = await repo.insertContact(t.exec, ws, newId('cont'), values, t.ctx.asOf);
-    if (inserted) {
-      const aliasAdded = await alias(inserted.id as string);
-      const contact = contactFromRow(inserted, aliasAdded ? [m.anonymousId!] : []);
-      await contactCreated(t, contact);
-      return { contact, created: true, linkInputsChanged: true, aliasAdded };
-    }
-    row = (await repo.findContactRow(t.exec, ws, { userId: m.userId! }, true))!; // created concurrently
+    // Under the identity lock, with the user's contact read (and found missing) in this
+    // transaction, no one else can create it meanwhile.
+    const inserted = t.rows.insertContact(newId('cont'), values);
+    const aliasAdded = await alias(inserted.id as string);
+    const contact = contactFromRow(inserted, aliasAdded ? [m.anonymousId!] : []);
+    await contactCreated(t, contact);
+    return { contact, created: true, linkInputsChanged: true, aliasAdded };
   }
   const current = contactFromRow(row, []);
   if (!profile) {
-    if (adopt) await repo.updateContact(t.exec, ws, current.id, { userId: m.userId }, t.ctx.asOf);
+    if (adopt) t.rows.updateContact(current.id, { userId: m.userId });
     return { contact: adopt ? { ...current, userId: m.userId } : current, created: false, linkInputsChanged: false, aliasAdded: await alias(current.id) };
   }
   const newer = !current.traitsAt || m.timestamp >= current.traitsAt;
@@ -197,12 +212,12 @@ async function upsertContact(
     next.traitsAt?.getTime() !== current.traitsAt?.getTime();
   if (changed) {
     const { userId, email, emailDomain: domain, name, companyExternalId, traits, traitsAt } = next;
-    await repo.updateContact(t.exec, ws, current.id, { userId: adopt ? userId : undefined, email, emailDomain: domain, name, companyExternalId, traits, traitsAt }, t.ctx.asOf);
+    t.rows.updateContact(current.id, { userId: adopt ? userId : undefined, email, emailDomain: domain, name, companyExternalId, traits, traitsAt });
   }
   return { contact: next, created: false, linkInputsChanged, aliasAdded: await alias(current.id) };
 }
 
-async function applyIdentify(t: TxCtx, m: NormalizedMessage): Promise<void> {
+async function applyIdentify(t: ApplyCtx, m: NormalizedMessage): Promise<void> {
   const traits = m.traits ?? {};
   const hints = hintsOf(m);
   const name = str(traits.name) ?? (distinct([str(traits.firstName ?? traits.first_name), str(traits.lastName ?? traits.last_name)]).join(' ') || null);
@@ -234,10 +249,9 @@ function groupDomains(traits: Record<string, unknown>): string[] {
   return distinct(raw.map((d) => normalizeDomain(d))).filter((d) => !isFreeMailDomain(d)).slice(0, 20);
 }
 
-async function applyGroup(t: TxCtx, m: NormalizedMessage, accountId: string): Promise<void> {
-  const ws = t.ctx.workspaceId;
+async function applyGroup(t: ApplyCtx, m: NormalizedMessage, accountId: string): Promise<void> {
   const traits = m.traits ?? {};
-  const row = (await repo.accountRow(t.exec, ws, accountId, true))!;
+  const row = (await t.rows.account(accountId))!;
   const traitsAt = row.traits_at ? toDate(row.traits_at) : null;
   const newer = !traitsAt || m.timestamp >= traitsAt;
   const before = (row.traits as Record<string, unknown>) ?? {};
@@ -246,7 +260,7 @@ async function applyGroup(t: TxCtx, m: NormalizedMessage, accountId: string): Pr
   if (changedKeys.length || newer) {
     const f = firmographics(traits);
     const fields = newer ? Object.fromEntries(Object.entries(f).filter(([, v]) => v !== null)) : {};
-    await repo.updateAccount(t.exec, ws, accountId, { ...fields, traits: merged, traitsAt: newer ? m.timestamp : undefined }, t.ctx.asOf);
+    t.rows.updateAccount(accountId, { ...fields, traits: merged, traitsAt: newer ? m.timestamp : undefined });
   }
   if (changedKeys.length) {
     await activity(t, {
@@ -263,14 +277,14 @@ async function applyGroup(t: TxCtx, m: NormalizedMessage, accountId: string): Pr
     await addAccountDomain(t, { accountId, domain, source: 'group', occurredAt: m.timestamp, dedupeKey: `${m.messageId}:domain:${domain}` });
   }
   const r = await upsertContact(t, m, null);
-  await repo.upsertMembership(t.exec, ws, accountId, r.contact.id, m.timestamp);
+  t.rows.addMembership(accountId, r.contact.id, m.timestamp);
   const relinked = await linkContact(t, r.contact, { accountId, source: 'group', at: m.timestamp, dedupeKey: `${m.messageId}:linked` });
   if (!relinked && r.contact.accountId) await attachContactEvents(t, r.contact, r.contact.accountId);
 }
 
 /** alias: previousId (an earlier id of the same person) now resolves to the userId's contact. */
-async function applyAlias(t: TxCtx, m: NormalizedMessage): Promise<void> {
+async function applyAlias(t: ApplyCtx, m: NormalizedMessage): Promise<void> {
   const { contact } = await upsertContact(t, { ...m, anonymousId: null }, null);
-  const added = await repo.addAlias(t.exec, t.ctx.workspaceId, m.previousId!, contact.id, 'previous_id', t.ctx.asOf);
+  const added = await t.rows.addAlias(m.previousId!, contact.id, 'previous_id');
   if (added && contact.accountId) await attachContactEvents(t, contact, contact.accountId);
 }
