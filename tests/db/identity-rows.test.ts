@@ -13,8 +13,8 @@ import { readsByKey } from '../support/plans.ts';
 /**
  * Ingestion applies identify and group calls under the workspace's identity lock, which every
  * request of the workspace waits for. The contacts and accounts those calls touch are staged
- * (identity.rows.ts): read in one statement, written back in one statement per table. So an
- * application costs the same handful of statements for 2 calls as for 12. Before, each call made
+ * (identity.rows.ts): read in one statement, written back in one. So an application costs the
+ * same handful of statements for 2 calls as for 12. Before, each call made
  * its own: 7–10 for a new user's group call (find the contact, insert it, lock the account, update
  * it, add its domain, add the membership, link the contact…).
  */
