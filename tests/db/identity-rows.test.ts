@@ -174,7 +174,7 @@ describe('staged identity rows are read and written by key', () => {
     await readsByKey(
       db,
       async (exec) => {
-        const rows = new IdentityRows(exec, 'ws_busy', later);
+        const rows = new IdentityRows({ exec, workspaceId: 'ws_busy', at: later });
         await rows.load({
           userIds: [...ns.map((n) => `u${n}`), 'u-none'],
           accountIds: ns.map((n) => `acct_${n}`),
@@ -190,7 +190,7 @@ describe('staged identity rows are read and written by key', () => {
           rows.updateContact(`ct_${n}`, { name: `Renamed ${n}` });
           rows.setContactLink(`ct_${n}`, { accountId: `acct_${n}`, source: 'domain', linkedAt: later });
           rows.updateAccount(`acct_${n}`, { name: `Company ${n} Inc`, traits: { n }, traitsAt: later });
-          rows.addMembership(`acct_${n}`, `ct_${n}`, later);
+          rows.addMembership({ accountId: `acct_${n}`, contactId: `ct_${n}`, at: later });
         }
         assert.deepEqual([...(await rows.domainOwners(ns.map((n) => `c${n}.com`)))].sort(), ns.map((n) => [`c${n}.com`, `acct_${n}`]).sort());
         assert.equal(await rows.contactByUserId('u-none'), undefined);

@@ -146,7 +146,7 @@ export async function addAccountDomain(
   if (t.rows?.hasDomain(input.accountId, input.domain)) return { added: false, claimed: false };
   const r = await repo.addDomain(t.exec, t.ctx.workspaceId, input.accountId, input.domain, input.source, t.ctx.asOf);
   if (!r.added) return r;
-  t.rows?.noteDomain(input.accountId, input.domain, r.claimed);
+  t.rows?.noteDomain({ accountId: input.accountId, domain: input.domain, claimed: r.claimed });
   await activity(t, {
     accountId: input.accountId,
     type: 'identity',

@@ -47,11 +47,16 @@ export class IdentityRows {
   private readonly changedAccounts = new Set<string>();
   private readonly memberships = new Map<string, { accountId: string; contactId: string; first: Date; last: Date }>();
 
-  constructor(
-    private readonly exec: Exec,
-    private readonly ws: string,
-    private readonly at: Date,
-  ) {}
+  private readonly exec: Exec;
+  private readonly ws: string;
+  /** The application's instant (`ctx.asOf`): created_at / updated_at of what it writes. */
+  private readonly at: Date;
+
+  constructor(opts: { exec: Exec; workspaceId: string; at: Date }) {
+    this.exec = opts.exec;
+    this.ws = opts.workspaceId;
+    this.at = opts.at;
+  }
 
   /**
    * One statement: the contacts of these user ids and the accounts of these ids (both locked, as
@@ -170,9 +175,9 @@ export class IdentityRows {
   }
 
   /** An anonymous or previous id for a contact: written at once (after the contact itself, when it is new). */
-  async addAlias(alias: string, contactId: string, kind: 'anonymous' | 'previous_id'): Promise<boolean> {
-    if (this.inserted.has(contactId)) await this.flush();
-    return repo.addAlias(this.exec, this.ws, alias, contactId, kind, this.at);
+  async addAlias(a: { alias: string; contactId: string; kind: 'anonymous' | 'previous_id' }): Promise<boolean> {
+    if (this.inserted.has(a.contactId)) await this.flush();
+    return repo.addAlias(this.exec, this.ws, a.alias, a.contactId, a.kind, this.at);
   }
 
   /** An account's row (locked), from memory once loaded. */
@@ -195,7 +200,7 @@ export class IdentityRows {
   }
 
   /** A contact seen in an account's group call: first and last seen widen to include `at`. */
-  addMembership(accountId: string, contactId: string, at: Date): void {
+  addMembership({ accountId, contactId, at }: { accountId: string; contactId: string; at: Date }): void {
     const key = `${accountId} ${contactId}`;
     const m = this.memberships.get(key);
     if (!m) this.memberships.set(key, { accountId, contactId, first: at, last: at });
@@ -211,7 +216,7 @@ export class IdentityRows {
   }
 
   /** A domain row just added to the database (at once: whether it is claimed is the database's answer). */
-  noteDomain(accountId: string, domain: string, claimed: boolean): void {
+  noteDomain({ accountId, domain, claimed }: { accountId: string; domain: string; claimed: boolean }): void {
     this.accountDomains.add(`${accountId} ${domain}`);
     if (claimed) this.owners.set(domain, accountId);
   }

@@ -98,7 +98,7 @@ type ApplyCtx = TxCtx & { rows: IdentityRows };
 
 async function apply(tx: Db, ctx: Ctx, all: readonly NormalizedMessage[]): Promise<void> {
   const exec = execIn(tx);
-  const t: ApplyCtx = { tx, exec, ctx, deferred: deferredWrites(), rows: new IdentityRows(exec, ctx.workspaceId, ctx.asOf) };
+  const t: ApplyCtx = { tx, exec, ctx, deferred: deferredWrites(), rows: new IdentityRows({ exec, workspaceId: ctx.workspaceId, at: ctx.asOf }) };
   await lockIdentity(t);
   // Identity calls already stored (a retried batch) are not applied again. Checked under the lock:
   // a concurrent delivery of the same batch has committed by now.
@@ -175,7 +175,7 @@ async function upsertContact(
     traits: profile?.traits ?? {},
     traitsAt: profile ? m.timestamp : null,
   };
-  const alias = async (contactId: string) => (m.anonymousId ? t.rows.addAlias(m.anonymousId, contactId, 'anonymous') : false);
+  const alias = async (contactId: string) => (m.anonymousId ? t.rows.addAlias({ alias: m.anonymousId, contactId, kind: 'anonymous' }) : false);
   if (!row) {
     // Under the identity lock, with the user's contact read (and found missing) in this
     // transaction, no one else can create it meanwhile.
@@ -277,7 +277,7 @@ async function applyGroup(t: ApplyCtx, m: NormalizedMessage, accountId: string):
     await addAccountDomain(t, { accountId, domain, source: 'group', occurredAt: m.timestamp, dedupeKey: `${m.messageId}:domain:${domain}` });
   }
   const r = await upsertContact(t, m, null);
-  t.rows.addMembership(accountId, r.contact.id, m.timestamp);
+  t.rows.addMembership({ accountId, contactId: r.contact.id, at: m.timestamp });
   const relinked = await linkContact(t, r.contact, { accountId, source: 'group', at: m.timestamp, dedupeKey: `${m.messageId}:linked` });
   if (!relinked && r.contact.accountId) await attachContactEvents(t, r.contact, r.contact.accountId);
 }
@@ -285,6 +285,6 @@ async function applyGroup(t: ApplyCtx, m: NormalizedMessage, accountId: string):
 /** alias: previousId (an earlier id of the same person) now resolves to the userId's contact. */
 async function applyAlias(t: ApplyCtx, m: NormalizedMessage): Promise<void> {
   const { contact } = await upsertContact(t, { ...m, anonymousId: null }, null);
-  const added = await t.rows.addAlias(m.previousId!, contact.id, 'previous_id');
+  const added = await t.rows.addAlias({ alias: m.previousId!, contactId: contact.id, kind: 'previous_id' });
   if (added && contact.accountId) await attachContactEvents(t, contact, contact.accountId);
 }
