@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../context.ts';
 import { rows, sql } from '../db/sql.ts';
@@ -49,7 +49,7 @@ export function registerIdempotency(app: FastifyInstance, deps: Deps) {
     if (!key || key.length > 255 || !/^[\x21-\x7e]+$/.test(key)) throw new AppError({ code: 'idempotency_key_invalid', param: 'Idempotency-Key' });
     const workspaceId = request.auth.workspace.id;
     const path = request.url.split('?')[0];
-    const requestHash = createHash('sha256').update(`${request.method} ${path}\n${canonical(request.body ?? null)}`).digest('hex');
+    const requestHash = hash('sha256', `${request.method} ${path}\n${canonical(request.body ?? null)}`, 'hex');
     const claimed = await rows(
       deps.database.db,
       sql`INSERT INTO idempotency_keys (workspace_id, key, request_hash, created_at)

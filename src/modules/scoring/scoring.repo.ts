@@ -3,7 +3,7 @@
  * events' execIn/execOn) so one text serves inside and outside a transaction, and batches travel
  * as arrays through unnest(): a full recompute writes thousands of scores per statement.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { keySet, toDate, toDateOrNull } from '../../db/sql.ts';
 import type { Exec } from '../events/index.ts';
 import { compactContributions, compactIndicators, expandContributions, expandIndicators } from './compute/score.ts';
@@ -128,7 +128,8 @@ export async function priorLevels(exec: Exec, workspaceId: string, accountIds: r
   return new Map(found.map((r) => [r.account_id, r.level]));
 }
 
-export const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+/** One-shot (no native Hash object per call: see workspaces `hashKey`). */
+export const md5 = (s: string) => hash('md5', s, 'hex');
 
 /** What a rescore compares against: the fingerprints and the routing state, without the breakdown. */
 export interface ScoreState {

