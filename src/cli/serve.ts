@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.ts';
 import { embeddedMaintenanceIntervalMs, startEmbeddedMaintenance } from '../db/maintenance.ts';
 import { createTandem } from '../tandem.ts';
+import { GC_LOG_ENV, startGcLog } from './bench/gc-log.ts';
 import { dbConfig, explain, fail, openConfigured } from './config.ts';
 import { DEFAULT_DEMO_ACCOUNTS, DEFAULT_DEMO_MONTHS, seedDemo, summaryLines, type SeedResult } from './demo.ts';
 import { demoCredentialsFile } from './demo-workspace.ts';
@@ -14,6 +15,9 @@ export interface ServeOptions {
 }
 
 export async function serve(opts: ServeOptions): Promise<void> {
+  // Under `tandem bench …` only: the server's GC pauses, summed by the benchmark over its timed run.
+  const gcLog = process.env[GC_LOG_ENV];
+  if (gcLog) startGcLog(gcLog);
   const role = opts.role ?? 'all';
   if (!['all', 'api', 'worker'].includes(role)) fail(`--role must be all, api or worker; got '${role}'`, 2);
   const portText = opts.port ?? process.env.PORT ?? '3000';

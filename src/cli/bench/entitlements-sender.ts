@@ -73,6 +73,9 @@ export interface EntitlementsSenderResult {
   server_cpu_s: number | null;
   db_cpu_s: number | null;
   sender_cpu_s: number;
+  /** Wall clock (ms since the epoch) at the timed run's start and end, to match the server's GC log. */
+  timed_from_ms: number;
+  timed_to_ms: number;
 }
 
 /** Untimed seconds at the target rate before the timed run (after one check of each distinct kind). */
@@ -334,8 +337,10 @@ export async function runEntitlementsSender(cfg: EntitlementsSenderConfig): Prom
 
   const cpu = cpuMeter(cfg.serverPid, cfg.dbName);
   const t0 = performance.now();
+  const timedFrom = Date.now();
   await paced(cfg.checks, true);
   const seconds = (performance.now() - t0) / 1000;
+  const timedTo = Date.now();
   const used = cpu();
   stop = true;
   await background;
@@ -348,7 +353,7 @@ export async function runEntitlementsSender(cfg: EntitlementsSenderConfig): Prom
   const pct = (p: number) => pctOf(latencies, p);
   const bySecond: number[] = [];
   for (let from = 0; from < cfg.checks; from += cfg.rate) bySecond.push(pctOf(latencies.subarray(from, Math.min(cfg.checks, from + cfg.rate)), 99));
-  return { checks: cfg.checks, seconds, achieved_per_s: Math.round(cfg.checks / seconds), p50_ms: pct(50), p99_ms: pct(99), max_ms: pct(100), p99_ms_by_second: bySecond, errors, verified, wrong_answers: wrong, ingested, ingest_errors: ingestErrors, warmup_checks: distinct.length + warmRun, server_cpu_s: used.server, db_cpu_s: used.db, sender_cpu_s: used.sender };
+  return { checks: cfg.checks, seconds, achieved_per_s: Math.round(cfg.checks / seconds), p50_ms: pct(50), p99_ms: pct(99), max_ms: pct(100), p99_ms_by_second: bySecond, errors, verified, wrong_answers: wrong, ingested, ingest_errors: ingestErrors, warmup_checks: distinct.length + warmRun, server_cpu_s: used.server, db_cpu_s: used.db, sender_cpu_s: used.sender, timed_from_ms: timedFrom, timed_to_ms: timedTo };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -8,12 +8,15 @@
  * latency from the instant each request was due) for a random account and feature, while it also
  * ingests events in the background (200/s by default), which invalidates cached answers.
  * Every answer is verified against the events the sender had acknowledged and sent (see the
- * sender): `correct` is true when no check failed and none answered wrong.
- * Prints one JSON line.
+ * sender): `correct` is true when no check failed and none answered wrong. The server's GC pauses
+ * during the timed run (`gc_scavenges`, `gc_pause_ms_total`, `gc_pause_ms_max`; see gc-log.ts)
+ * come in the same line: they are most of the tail. Prints one JSON line.
  */
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GC_LOG_ENV, summarizeGcFile } from './gc-log.ts';
 import { createBenchWorkspace } from './ingest.ts';
 import { round, runTsChild, scratchDatabase, startServer } from './ingest-server.ts';
 import type { EntitlementsSenderConfig, EntitlementsSenderResult } from './entitlements-sender.ts';
@@ -45,9 +48,11 @@ export async function benchEntitlements(opts: EntitlementsBenchOptions): Promise
   const checks = opts.checks ?? rate * 10;
   const nAccounts = opts.accounts ?? 200;
   const db = await scratchDatabase('entitlements');
+  const gcLog = path.join(os.tmpdir(), `tandem-bench-gc-${process.pid}.log`);
+  rmSync(gcLog, { force: true });
   try {
     const ws = await createBenchWorkspace(db, 'Bench entitlements');
-    const server = await startServer(db);
+    const server = await startServer(db, { env: { [GC_LOG_ENV]: gcLog } });
     let sent: EntitlementsSenderResult;
     try {
       const sk = ws.secretKey;
@@ -126,10 +131,13 @@ export async function benchEntitlements(opts: EntitlementsBenchOptions): Promise
       sender_cpu_s: sent.sender_cpu_s,
       server_cpu_ms_per_check: sent.server_cpu_s === null ? null : round((sent.server_cpu_s * 1000) / sent.checks, 3),
       settle_seconds: round((sent as EntitlementsSenderResult & { settle_seconds?: number }).settle_seconds ?? 0),
+      // The server's GC pauses that started during the timed run (a check arriving in one waits it out).
+      ...summarizeGcFile(gcLog, sent.timed_from_ms, sent.timed_to_ms),
       load_avg_1m: round(os.loadavg()[0]),
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {
+    rmSync(gcLog, { force: true });
     await db.drop();
   }
 }
