@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Ctx, Deps } from '../context.ts';
 import { AppError } from '../kernel/errors.ts';
-import { authenticate, scopeAllows, type Authenticated, type Scope } from '../modules/workspaces/index.ts';
+import { authenticate, authenticateCached, scopeAllows, type Authenticated, type Scope } from '../modules/workspaces/index.ts';
 
 export type AuthMode = 'secret' | 'ingest' | 'none';
 
@@ -38,12 +38,38 @@ function extractKey(header: string | undefined, mode: AuthMode): string | undefi
  * that a secret key has the scope the request needs (`read` for GET and HEAD, `write` otherwise,
  * unless the route names one). Throws the catalogue's AppError (api_key_missing, api_key_invalid,
  * write_key_not_allowed, api_key_scope). Shared by the hook below and the entitlement-check fast
- * path (routes/entitlements-fast.ts), so both answer the same keys the same way.
+ * path (`checkFastPath` in routes/entitlements.ts), so both answer the same keys the same way.
  */
-export async function authorize(deps: Deps, req: { authorization: string | undefined; method: string; mode: AuthMode; scope?: Scope; bodyKey?: string }): Promise<Authenticated> {
+export async function authorize(deps: Deps, req: AuthRequest): Promise<Authenticated> {
+  const raw = keyOf(req);
+  return allowed(await authenticate(deps, raw), req);
+}
+
+/**
+ * `authorize` when the key's lookup is cached: synchronous, without a promise (the entitlement
+ * check's hot path); undefined when it has to wait for the database (then call `authorize`).
+ * Throws the same errors as `authorize`.
+ */
+export function authorizeCached(deps: Deps, req: AuthRequest): Authenticated | undefined {
+  const auth = authenticateCached(deps, keyOf(req));
+  return auth && allowed(auth, req);
+}
+
+interface AuthRequest {
+  authorization: string | undefined;
+  method: string;
+  mode: AuthMode;
+  scope?: Scope;
+  bodyKey?: string;
+}
+
+function keyOf(req: AuthRequest): string {
   const raw = extractKey(req.authorization, req.mode) ?? (req.mode === 'ingest' ? req.bodyKey : undefined);
   if (!raw) throw new AppError({ code: 'api_key_missing' });
-  const auth = await authenticate(deps, raw);
+  return raw;
+}
+
+function allowed(auth: Authenticated, req: AuthRequest): Authenticated {
   if (auth.key.kind === 'write' && req.mode !== 'ingest') throw new AppError({ code: 'write_key_not_allowed' });
   if (auth.key.kind === 'secret') {
     const needed: Scope = req.scope ?? (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write');

@@ -108,6 +108,57 @@ describe('entitlement checks over a socket (the hot path in front of fastify)', 
     assert.deepEqual([r.body.used, r.body.remaining, r.body.allowed, r.body.reason], ['11', '0', false, 'limit_reached']);
   });
 
+  it("answers a live workspace's checks in the turn that parsed them, and refuses its cached keys as fastify does", async () => {
+    // A live workspace's keys are cached (a sandbox's are not: each request reads its test clock),
+    // so its checks take the synchronous path: the key and the answer both from memory.
+    const live = await s.h.workspace({ name: 'Live', sandbox: false });
+    const api = s.h.api(live);
+    await s.ok(api.post('/v1/features', { key: 'sso', name: 'SSO', type: 'boolean' }));
+    const acct = (await s.ok(api.post('/v1/accounts', { name: 'Live account' }))).id as string;
+    const reader = await s.ok(api.post('/v1/api_keys', { name: 'reader', scopes: ['read'] }));
+    const handedOver: string[] = [];
+    /** Per request taken by the hot path: whether its answer was written before it returned. */
+    const inTheSameTurn: boolean[] = [];
+    let ids = 0;
+    const fast = checkFastPath(s.h.tandem.deps, () => `req_live${++ids}`, () => false);
+    const server = http.createServer((req, res) => {
+      const fallback = (rq: http.IncomingMessage, rs: http.ServerResponse) => {
+        handedOver.push(rq.headers.authorization!.slice(0, 6));
+        s.h.tandem.app.routing(rq, rs);
+      };
+      if (fast(req, res, fallback)) inTheSameTurn.push(res.writableEnded);
+      else fallback(req, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const at = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const get = async (authorization: string) => {
+        const r = await fetch(`${at}${q(acct, 'sso')}`, { headers: { authorization } });
+        return { status: r.status, id: r.headers.get('request-id'), body: (await r.json()) as any };
+      };
+      const expected = (await s.h.tandem.app.inject({ method: 'GET', url: q(acct, 'sso'), headers: { authorization: `Bearer ${live.secretKey}` } })).json();
+      for (const key of [live.secretKey, live.secretKey, reader.secret, reader.secret]) {
+        const r = await get(`Bearer ${key}`);
+        assert.deepEqual([r.status, r.body], [200, expected]);
+        assert.match(r.id ?? '', /^req_live\d+$/, 'answered by the hot path');
+      }
+      // A cached key with a cached answer is answered before the hot path returns (the reader's
+      // first check waits for its key's lookup; entries live 1 s of wall time, hence "some").
+      assert.ok(inTheSameTurn.some(Boolean), `answered in the same turn: ${inTheSameTurn.join(', ')}`);
+      // Ingestion has just used the write key (its lookup is cached): refused with fastify's 403.
+      await s.ok(s.h.api(live).post('/v1/track', { userId: 'u1', event: 'Signed In', messageId: 'live-1' }, { authorization: `Basic ${Buffer.from(`${live.writeKey}:`).toString('base64')}` }));
+      const byWriteKey = await get(`Basic ${Buffer.from(`${live.writeKey}:`).toString('base64')}`);
+      assert.deepEqual([byWriteKey.status, byWriteKey.body.error.code], [403, 'write_key_not_allowed']);
+      // A revoked key: refused at once, though it was cached a moment ago.
+      await s.ok(api.delete(`/v1/api_keys/${reader.id}`));
+      const revoked = await get(`Bearer ${reader.secret}`);
+      assert.deepEqual([revoked.status, revoked.body.error.code], [401, 'api_key_invalid']);
+      assert.deepEqual(handedOver, ['Basic ', 'Bearer']);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('answers the plain successful checks itself and hands everything else to fastify untouched', async () => {
     const app = s.h.tandem.app;
     const handedOver: string[] = [];

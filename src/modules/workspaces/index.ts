@@ -1,6 +1,7 @@
 export * from './workspaces.ts';
 export {
   authenticate,
+  authenticateCached,
   createApiKey,
   createWorkspace,
   getWorkspace,

@@ -196,29 +196,52 @@ function forgetAuthenticatedKey(deps: Deps, keyId: string): void {
   for (const [hash, e] of c.entries) if (e.found.key.id === keyId) c.entries.delete(hash);
 }
 
+const KEY_FORMAT = /^(sk|wk)_[0-9A-Za-z]{8,}$/;
+
 /** Looks up a raw key (sk_… or wk_…). Unknown and revoked keys are both `api_key_invalid`. */
 export async function authenticate(deps: Deps, raw: string): Promise<Authenticated> {
-  if (!/^(sk|wk)_[0-9A-Za-z]{8,}$/.test(raw)) throw new AppError({ code: 'api_key_invalid' });
+  if (!KEY_FORMAT.test(raw)) throw new AppError({ code: 'api_key_invalid' });
   const hash = hashKey(raw);
   if (AUTH_CACHE_MS <= 0) {
     const found = await repo.findKeyByHash(deps.database.db, hash);
     if (!found) throw new AppError({ code: 'api_key_invalid' });
-    return { ...found, asOf: workspaceNow(found.workspace, deps.clock.now()) };
+    return authenticated(deps, found);
   }
   const cache = authCacheOf(deps);
-  const hit = cache.entries.get(hash);
-  const age = hit ? performance.now() - hit.at : Infinity;
-  let found = age < AUTH_CACHE_MS ? hit!.found : undefined;
-  if (found) {
-    if (age >= AUTH_CACHE_MS * 0.6 && !cache.reads.has(hash)) lookupKey(deps, cache, hash).catch(() => undefined);
-  } else {
-    // Only a key known to be a live workspace's joins a read in flight: a sandbox's lookup also
-    // reads its test clock, which must not predate the request.
-    found = await ((hit && cache.reads.get(hash)) || lookupKey(deps, cache, hash));
-    if (!found) throw new AppError({ code: 'api_key_invalid' });
-  }
-  return { ...found, asOf: workspaceNow(found.workspace, deps.clock.now()) };
+  const cached = fromCache(deps, cache, hash);
+  if (cached) return cached;
+  // Only a key known to be a live workspace's joins a read in flight: a sandbox's lookup also
+  // reads its test clock, which must not predate the request.
+  const found = await ((cache.entries.has(hash) && cache.reads.get(hash)) || lookupKey(deps, cache, hash));
+  if (!found) throw new AppError({ code: 'api_key_invalid' });
+  return authenticated(deps, found);
 }
+
+/**
+ * `authenticate`'s answer when the key's lookup is cached and fresh, synchronously (no promise:
+ * the entitlement check's hot path answers in the turn that parsed the request); undefined when
+ * it has to read the database (a malformed key too: `authenticate` then says why).
+ */
+export function authenticateCached(deps: Deps, raw: string): Authenticated | undefined {
+  if (AUTH_CACHE_MS <= 0 || !KEY_FORMAT.test(raw)) return undefined;
+  return fromCache(deps, authCacheOf(deps), hashKey(raw));
+}
+
+/** A fresh cache entry's answer, with the refresh-ahead of an entry past 60 % of its life; else undefined. */
+function fromCache(deps: Deps, cache: AuthCache, hash: string): Authenticated | undefined {
+  const hit = cache.entries.get(hash);
+  if (!hit) return undefined;
+  const age = performance.now() - hit.at;
+  if (age >= AUTH_CACHE_MS) return undefined;
+  if (age >= AUTH_CACHE_MS * 0.6 && !cache.reads.has(hash)) lookupKey(deps, cache, hash).catch(() => undefined);
+  return authenticated(deps, hit.found);
+}
+
+const authenticated = (deps: Deps, found: { key: ApiKey; workspace: Workspace }): Authenticated => ({
+  key: found.key,
+  workspace: found.workspace,
+  asOf: workspaceNow(found.workspace, deps.clock.now()),
+});
 
 /** Reads a key by hash into the cache (a live workspace's key, unless a revocation happened meanwhile); an unknown or revoked key leaves it. */
 function lookupKey(deps: Deps, cache: AuthCache, hash: string): Promise<{ key: ApiKey; workspace: Workspace } | undefined> {
