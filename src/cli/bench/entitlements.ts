@@ -10,7 +10,7 @@
  * Every answer is verified against the events the sender had acknowledged and sent (see the
  * sender): `correct` is true when no check failed and none answered wrong. The server's GC pauses
  * during the timed run (`gc_scavenges`, `gc_pause_ms_total`, `gc_pause_ms_max`; see gc-log.ts)
- * come in the same line: they are most of the tail. Prints one JSON line.
+ * come in the same line (each holds the checks that arrive meanwhile). Prints one JSON line.
  */
 import { rmSync } from 'node:fs';
 import os from 'node:os';

@@ -3,8 +3,8 @@
  * serve` with TANDEM_BENCH_GC_LOG=<file>; the server then appends one line per GC to that file
  * ("<wall ms> <kind> <pause ms>", from node's `gc` performance entries), and the benchmark sums
  * the pauses that fell in its timed run. At 5,000 entitlement checks a second a young-generation
- * pause of 5 ms holds ~25 checks behind it, which is what the p99 of `bench entitlements` is
- * made of; the figures say so in the same JSON line instead of needing a traced run.
+ * pause of 5 ms holds ~25 checks behind it, a part of the p99 of `bench entitlements`; the JSON
+ * line then says how large a part, instead of needing a traced run.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
