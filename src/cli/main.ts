@@ -120,6 +120,7 @@ bench
   .option('--rate <n>', 'checks per second, open loop (default 5000)', (v) => Number(v))
   .option('--accounts <n>', 'accounts with a subscription (default 200)', (v) => Number(v))
   .option('--connections <n>', 'keep-alive connections the checks are pipelined over (default 8)', (v) => Number(v))
+  .option('--ingest-rate <n>', 'background events per second, 0 for none (default 200)', (v) => Number(v))
   .action(async (opts) => {
     const { benchEntitlements } = await import('./bench/entitlements.ts');
     await benchEntitlements(opts);

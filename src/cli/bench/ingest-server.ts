@@ -5,7 +5,7 @@
  * TypeScript child process (the load generator) run with tsx.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,6 +108,13 @@ export async function startServer(db: ScratchDb, opts: { role?: string; env?: No
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  // TANDEM_BENCH_SERVER_LOG=FILE keeps all of the server's output (e.g. with --trace-gc-nvp).
+  const log = process.env.TANDEM_BENCH_SERVER_LOG ? createWriteStream(process.env.TANDEM_BENCH_SERVER_LOG) : undefined;
+  if (log) {
+    child.stdout!.on('data', (b) => log.write(b));
+    child.stderr!.on('data', (b) => log.write(b));
+    child.once('exit', () => log.end());
+  }
   child.stdout!.on('data', (b) => (out = (out + b).slice(-20_000)));
   child.stderr!.on('data', (b) => (out = (out + b).slice(-20_000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { toDate } from '../../db/sql.ts';
-import { moveRollupsCtes, rollupCtes, ROLLUP_SOURCE_COLUMNS } from '../metering/index.ts';
+import { moveRollupsCtes, rollupCtes, rollupSourceReturning } from '../metering/index.ts';
 import type { Exec, MessageType, NormalizedMessage, ProductEvent, UnmatchedIdentity } from './events.ts';
 
 const INSERT_EVENTS_SQL = `WITH ins AS (
@@ -9,9 +9,9 @@ const INSERT_EVENTS_SQL = `WITH ins AS (
        SELECT e->>0, $1, e->>1, e->>2, e->>3, e->>4, e->>5, e->>6, e->>7,
               (e->>8)::timestamptz, (e->>13)::timestamptz, (e->>9)::timestamptz,
               nullif(e->10, 'null'::jsonb), nullif(e->11, 'null'::jsonb), nullif(e->12, 'null'::jsonb)
-       FROM jsonb_array_elements($2::jsonb) AS e
+       FROM (SELECT $2::jsonb -> generate_series(0, jsonb_array_length($2::jsonb) - 1) AS e) AS batch
        ON CONFLICT (workspace_id, message_id) DO NOTHING
-       RETURNING ${ROLLUP_SOURCE_COLUMNS}),
+       RETURNING ${rollupSourceReturning('$1')}),
      ${rollupCtes('ins', '$1')}
      SELECT count(*)::int AS n FROM ins`;
 /**
@@ -24,9 +24,11 @@ const INSERT_EVENTS_NAME = `tandem_insert_events_${createHash('sha256').update(I
 
 /**
  * Inserts a whole batch in ONE statement. The rows travel as ONE jsonb parameter — an array of
- * row arrays, written by a single JSON.stringify — that jsonb_array_elements() turns back into
- * rows: properties, traits and context are serialized once and parsed once (as part of the
- * parameter), with no per-element array quoting on either side. (Thirteen text[] parameters cost
+ * row arrays, written by a single JSON.stringify — whose elements are read back one by one, by
+ * index (`$2 -> i` over generate_series, which streams: jsonb_array_elements() would first copy
+ * every row into a tuplestore, and that copy was the largest source of the backends' page faults
+ * under `bench ingest`): properties, traits and context are serialized once and parsed once (as
+ * part of the parameter), with no per-element array quoting on either side. (Thirteen text[] parameters cost
  * ~3× the Node CPU per row in the driver's array serializer, and each jsonb column was parsed
  * again from text.) Each row carries its own received_at: one statement may store the rows of
  * several requests (events.service `insertJobs`). ON CONFLICT skips messageIds already stored (a
@@ -135,7 +137,7 @@ export async function attachUnmatchedEvents(
      upd AS (
        UPDATE product_events e SET account_id = found.a FROM found
        WHERE e.ctid = found.tid AND e.workspace_id = $1 AND coalesce(e.account_id, '') = ''
-       RETURNING ${ROLLUP_SOURCE_COLUMNS}),
+       RETURNING ${rollupSourceReturning('$1')}),
      ${rollupCtes('upd', '$1')}
      SELECT count(*)::int AS n FROM upd`,
     [input.workspaceId, userKeys, userAccounts, anonKeys, anonAccounts],

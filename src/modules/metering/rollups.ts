@@ -115,6 +115,21 @@ export function rollupCtes(source: string, ws: string, onlyMetric?: string): str
 export const ROLLUP_SOURCE_COLUMNS = 'id, type, event, account_id, timestamp, properties';
 
 /**
+ * ROLLUP_SOURCE_COLUMNS for a writing statement's RETURNING list (`ws`: the placeholder of the
+ * workspace id): the same columns, with `properties` only on the rows a rollup can read — tracks
+ * with an account whose event some metric of the workspace names — and NULL on the others. The
+ * RETURNING rows are kept in memory until the statement ends (the CTE is read more than once), so
+ * a batch's properties were held a second time for every event, though only those of metered
+ * events are ever read (rollup_hits joins on the event name first). The metrics are read in the
+ * statement's own snapshot, as rollupCtes reads them: the two always agree.
+ */
+export const rollupSourceReturning = (ws: string) =>
+  `id, type, event, account_id, timestamp,
+   CASE WHEN type = 'track' AND account_id IS NOT NULL
+             AND event = ANY (ARRAY(SELECT event_name FROM billable_metrics WHERE workspace_id = ${ws}))
+        THEN properties END AS properties`;
+
+/**
  * CTEs moving account `from`'s rollups onto account `to` (a merge re-points the events, see
  * events.repo repointAccountEvents; the rollups follow in the same statement). Hours both hold
  * are folded as above; distinct values are unioned.
