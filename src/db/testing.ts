@@ -61,7 +61,7 @@ function pgliteVersion(): string {
 
 /**
  * A fresh in-memory PGlite, migrated. Creating one from nothing runs initdb inside the WASM: 2.8–4 s
- * on the 2-core machine, for each of the suite's hundreds of test databases, where loading a dumped
+ * on the 2-core machine, for every test database the suite opens, where loading a dumped
  * data directory takes 1.1 s (and migrating 0.3 s). So the first test database of a set of
  * migrations is created, migrated and dumped to the OS temp directory (named by the migrations'
  * hash and PGlite's version, written whole then renamed, so a concurrent test process reads either
@@ -69,7 +69,13 @@ function pgliteVersion(): string {
  */
 async function openPgliteTestDatabase(): Promise<Database> {
   const file = path.join(os.tmpdir(), `tandem-test-pglite-${migrationsHash()}-${pgliteVersion()}.tar`);
-  if (existsSync(file)) return openDatabase({ memory: true, loadDataDir: new Blob([readFileSync(file)]) });
+  let dumped: Buffer | undefined;
+  try {
+    dumped = readFileSync(file);
+  } catch {
+    // not made yet (or just removed by a suite of other migrations): make it
+  }
+  if (dumped) return openDatabase({ memory: true, loadDataDir: new Blob([dumped]) });
   const db = await openDatabase({ memory: true });
   await db.migrate();
   const dump = await db.pglite!.dumpDataDir('none');
