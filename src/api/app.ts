@@ -5,7 +5,7 @@ import scalar from '@scalar/fastify-api-reference';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Deps } from '../context.ts';
 import type { JobRunner } from '../jobs/runner.ts';
-import { newId } from '../kernel/ids.ts';
+import { requestIds } from './request-ids.ts';
 import { authHook } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
@@ -20,18 +20,6 @@ declare module 'fastify' {
 
 export interface AppOptions {
   logLevel?: string;
-}
-
-/**
- * Request ids: `req_` + a per-process unique part drawn once (newId's time and 12 random base62
- * characters) + a counter in base 36, e.g. `req_0QxW3h2K7fG1kd93LmA0Pq` + `1z`. Unique across
- * processes without a random draw and bigint arithmetic per request (newId per request was ~8 %
- * of a cached entitlement check's CPU).
- */
-function requestIds(): () => string {
-  const base = newId('req');
-  let seq = 0;
-  return () => `${base}${(++seq).toString(36)}`;
 }
 
 /** The HTTP API: parse (zod) → authenticate → idempotency → call the service → map the result. */

@@ -6,6 +6,7 @@ import type { Deps } from '../../context.ts';
 import type { Authenticated } from '../../modules/workspaces/index.ts';
 import { accountUsage, checkEntitlement, checkEntitlementNow, clearEntitlementCache, invalidateWorkspace, type EntitlementCheck } from '../../modules/entitlements/index.ts';
 import { authorize, authorizeCached, ctxFor, ctxOf } from '../auth.ts';
+import { CHECK_PREFIX, plainCheckQuery } from '../check-query.ts';
 import { errorResponses, IdParam } from '../schemas.ts';
 
 const Check = z
@@ -27,7 +28,7 @@ const Check = z
   .meta({ id: 'EntitlementCheck' });
 
 /** The check's JSON object, the same on both paths (this route and `checkFastPath`). */
-const checkJson = (check: EntitlementCheck) => ({ object: 'entitlement_check' as const, ...check });
+export const checkJson = (check: EntitlementCheck) => ({ object: 'entitlement_check' as const, ...check });
 
 export function entitlementRoutes(app: FastifyInstance, deps: Deps) {
   /*
@@ -39,8 +40,10 @@ export function entitlementRoutes(app: FastifyInstance, deps: Deps) {
    */
   app.addHook('onSend', (request, _reply, payload, done) => {
     if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS' && request.routeOptions.config?.auth !== 'ingest') {
-      if (request.auth) invalidateWorkspace(request.auth.workspace.id);
-      else clearEntitlementCache(); // hosted pages: no key names the workspace; rare enough to forget everything
+      // hosted pages: no key names the workspace; rare enough to forget everything
+      const dropped = request.auth ? invalidateWorkspace(request.auth.workspace.id) : clearEntitlementCache();
+      dropped.then(() => done(null, payload), done);
+      return;
     }
     done(null, payload);
   });
@@ -79,32 +82,6 @@ export function entitlementRoutes(app: FastifyInstance, deps: Deps) {
       return { object: 'account_usage' as const, account: u.account, subscription: u.subscription, plan: u.plan, data: u.items.map((i) => ({ object: 'entitlement_check' as const, ...i })) };
     },
   );
-}
-
-const CHECK_PREFIX = '/v1/entitlements/check?';
-const PLAIN = /^[A-Za-z0-9_.~-]+$/;
-
-/**
- * `account` and `feature` when the query string is exactly these two parameters, once each, in
- * either order, made of characters that need no decoding (ids like acct_… and keys like
- * api_calls), so that any query parser reads the same values; else undefined.
- * "account=acct_1&feature=sso" → { account: 'acct_1', feature: 'sso' }; "account=a%20b&feature=x" → undefined.
- */
-function plainCheckQuery(url: string): { account: string; feature: string } | undefined {
-  const amp = url.indexOf('&', CHECK_PREFIX.length);
-  if (amp < 0 || url.indexOf('&', amp + 1) >= 0) return undefined;
-  let account: string | undefined;
-  let feature: string | undefined;
-  for (const part of [url.slice(CHECK_PREFIX.length, amp), url.slice(amp + 1)]) {
-    const eq = part.indexOf('=');
-    const value = part.slice(eq + 1);
-    if (eq < 0 || !PLAIN.test(value)) return undefined;
-    const name = part.slice(0, eq);
-    if (name === 'account' && account === undefined) account = value;
-    else if (name === 'feature' && feature === undefined) feature = value;
-    else return undefined;
-  }
-  return account !== undefined && feature !== undefined ? { account, feature } : undefined;
 }
 
 /**

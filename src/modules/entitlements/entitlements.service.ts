@@ -126,28 +126,62 @@ function wsCache(workspaceId: string): WorkspaceCache {
  * every check sees them. Entries not in use are dropped; so are those whose recomputation fails.
  */
 export async function refreshAccounts(workspaceId: string, accountIds: Iterable<string>, db: Db, wallAt: number): Promise<void> {
+  const ids = [...accountIds];
   const c = workspaces.get(workspaceId);
-  if (!c) return;
   const reads: Promise<unknown>[] = [];
-  for (const a of accountIds) {
-    const u = c.usage.get(a);
+  for (const a of c ? ids : []) {
+    const u = c!.usage.get(a);
     if (!u) continue;
     for (const [key, e] of u) {
       if (e.pending || (e.value !== undefined && fresh(wallAt, e.wallAt))) reads.push(startUsage(db, workspaceId, e, wallAt).catch(() => undefined));
       else u.delete(key);
     }
-    if (!u.size) c.usage.delete(a);
+    if (!u.size) c!.usage.delete(a);
   }
   await Promise.all(reads);
+  // Then the followers' answers, built from what was just read (see followEntitlements).
+  if (followers.size) await Promise.all([...followers].map((f) => f.accountsRefreshed(workspaceId, ids)));
 }
 
-/** Something other than events changed in the workspace (a subscription, a plan, a merge, its clock): forget it all. */
-export function invalidateWorkspace(workspaceId: string): void {
+/**
+ * Something other than events changed in the workspace (a subscription, a plan, a merge, its
+ * clock): forget it all, here and in the followers; the write answers once they have.
+ */
+export function invalidateWorkspace(workspaceId: string): Promise<void> {
   workspaces.delete(workspaceId);
+  return tellFollowers(workspaceId);
 }
 
-export function clearEntitlementCache(): void {
+/** Forget every workspace (here and in the followers). */
+export function clearEntitlementCache(): Promise<void> {
   workspaces.clear();
+  return tellFollowers(null);
+}
+
+/**
+ * Something else that holds answers built from this cache — the check process, which serves
+ * checks from its own copy (api/check-process/) — and must follow its changes: accounts whose
+ * usage ingestion just re-read (their answers are rebuilt before the ingestion answers), and
+ * workspaces dropped (`null`: all of them; dropped before the write answers).
+ */
+export interface EntitlementFollower {
+  accountsRefreshed(workspaceId: string, accountIds: string[]): Promise<void>;
+  dropped(workspaceId: string | null): Promise<void>;
+}
+
+const followers = new Set<EntitlementFollower>();
+
+/** Registers a follower; returns its removal. */
+export function followEntitlements(f: EntitlementFollower): () => void {
+  followers.add(f);
+  return () => followers.delete(f);
+}
+
+const DONE = Promise.resolve();
+
+function tellFollowers(workspaceId: string | null): Promise<void> {
+  if (!followers.size) return DONE;
+  return Promise.all([...followers].map((f) => f.dropped(workspaceId))).then(() => undefined);
 }
 
 /** Percent with two decimals, as a string: 80000 of 100000 → "80.00". */
@@ -256,9 +290,10 @@ function catalogNow(ctx: Ctx, key: string, readFresh: boolean): PlanCatalog | un
 }
 
 const featureOpts: CacheOpts<Feature> = { load: loadFeature, fresh: false };
+const featureFreshOpts: CacheOpts<Feature> = { ...featureOpts, fresh: true };
 
-function featureOf(ctx: Ctx, key: string): Promise<Feature> {
-  return cached(ctx, wsCache(ctx.workspaceId).features, key, featureOpts);
+function featureOf(ctx: Ctx, key: string, readFresh: boolean): Promise<Feature> {
+  return cached(ctx, wsCache(ctx.workspaceId).features, key, readFresh ? featureFreshOpts : featureOpts);
 }
 
 function featureNow(ctx: Ctx, key: string): Feature | undefined {
@@ -376,12 +411,31 @@ export function checkEntitlementNow(ctx: Ctx, accountRef: string, featureKey: st
   return r === NOT_CACHED ? undefined : (r as EntitlementCheck);
 }
 
-/** Account and feature are read side by side; when both are missing the account's 404 is the answer (whichever read fails first). */
+/**
+ * Account and feature are read side by side; when both are missing the account's 404 is the
+ * answer (whichever read fails first). `fresh`: every part is read from the database now.
+ */
 export async function checkEntitlement(ctx: Ctx, accountRef: string, featureKey: string, opts: { fresh?: boolean } = {}): Promise<EntitlementCheck> {
-  const [state, feature] = await Promise.allSettled([stateOf(ctx, accountRef, Boolean(opts.fresh)), featureOf(ctx, featureKey)]);
+  return (await checkWithState(ctx, accountRef, featureKey, Boolean(opts.fresh))).check;
+}
+
+/**
+ * `checkEntitlement`, with the workspace instant (ms) from which its answer must not be served:
+ * the end of the subscription's period or of the limit's window, whichever comes first
+ * (Infinity without either). For a holder of answers outside this cache (the check process).
+ */
+export async function checkEntitlementBounded(ctx: Ctx, accountRef: string, featureKey: string, opts: { fresh?: boolean } = {}): Promise<{ check: EntitlementCheck; until: number }> {
+  const { state, check } = await checkWithState(ctx, accountRef, featureKey, Boolean(opts.fresh));
+  const asOf = ctx.asOf.getTime();
+  const windowEnd = check.period ? Date.parse(check.period.end) : Infinity;
+  return { check, until: Math.min(periodBound(state, asOf), windowEnd > asOf ? windowEnd : Infinity) };
+}
+
+async function checkWithState(ctx: Ctx, accountRef: string, featureKey: string, readFresh: boolean): Promise<{ state: AccountState; check: EntitlementCheck }> {
+  const [state, feature] = await Promise.allSettled([stateOf(ctx, accountRef, readFresh), featureOf(ctx, featureKey, readFresh)]);
   if (state.status === 'rejected') throw state.reason;
   if (feature.status === 'rejected') throw feature.reason;
-  return answer(ctx, state.value, feature.value, Boolean(opts.fresh));
+  return { state: state.value, check: await answer(ctx, state.value, feature.value, readFresh) };
 }
 
 /** `answer` with `peekOnly` when a part is not cached (a settled promise nobody awaits). */

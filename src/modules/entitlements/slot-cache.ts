@@ -6,8 +6,9 @@
  */
 import type { Ctx } from '../../context.ts';
 
-const TTL_MS = Number(process.env.TANDEM_ENTITLEMENT_CACHE_MS ?? 1000);
-export const REFRESH_AFTER_MS = TTL_MS * 0.6;
+/** How long a cached part (or an answer built from parts read at the same time) may serve: TANDEM_ENTITLEMENT_CACHE_MS, 1 s by default. */
+export const ENTITLEMENT_CACHE_MS = Number(process.env.TANDEM_ENTITLEMENT_CACHE_MS ?? 1000);
+export const REFRESH_AFTER_MS = ENTITLEMENT_CACHE_MS * 0.6;
 /** Refreshed along with a refresh-ahead in the same workspace once this old. */
 export const REFRESH_ALONG_MS = REFRESH_AFTER_MS / 2;
 export const MAX_ENTRIES_PER_WORKSPACE = 50_000;
@@ -24,10 +25,10 @@ export interface Slot<T> {
   pending?: Promise<T>;
 }
 
-export const fresh = (wall: number, wallAt: number) => wall - wallAt < TTL_MS;
+export const fresh = (wall: number, wallAt: number) => wall - wallAt < ENTITLEMENT_CACHE_MS;
 
 function servable(slot: Slot<unknown>, wall: number, asOf: number): boolean {
-  return slot.value !== undefined && fresh(wall, slot.wallAt) && asOf < slot.until && Math.abs(asOf - slot.asOf) < TTL_MS;
+  return slot.value !== undefined && fresh(wall, slot.wallAt) && asOf < slot.until && Math.abs(asOf - slot.asOf) < ENTITLEMENT_CACHE_MS;
 }
 
 /**
