@@ -1,3 +1,4 @@
+import { startCheckProcess, type CheckProcess } from '../api/check-process/parent.ts';
 import type { Database } from '../db/client.ts';
 import { embeddedMaintenanceIntervalMs, startEmbeddedMaintenance } from '../db/maintenance.ts';
 import { createTandem } from '../tandem.ts';
@@ -45,11 +46,13 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const stopMaintenance = startEmbeddedMaintenance(database, { intervalMs: maintenanceMs, log });
   const tandem = await createTandem({ database, logLevel: process.env.LOG_LEVEL ?? 'warn' });
 
+  let checks: CheckProcess | undefined;
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
     log(`tandem: ${signal} received, shutting down`);
+    await checks?.close().catch(() => undefined);
     await stopMaintenance();
     await tandem.close().catch(() => undefined);
     await database.close().catch(() => undefined);
@@ -84,8 +87,11 @@ export async function serve(opts: ServeOptions): Promise<void> {
   let url: string | undefined;
   if (role !== 'worker') {
     try {
+      // Entitlement checks are served by a process of their own (api/check-process/parent.ts).
+      if (process.env.TANDEM_CHECK_PROCESS !== '0') checks = await startCheckProcess({ server: tandem.app.server, deps: tandem.deps, log });
       await tandem.app.listen({ port, host });
     } catch (e) {
+      await checks?.close().catch(() => undefined);
       await stopMaintenance();
       await database.close();
       fail(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
