@@ -10,7 +10,8 @@
  * Every answer is verified against the events the sender had acknowledged and sent (see the
  * sender): `correct` is true when no check failed and none answered wrong. The server's GC pauses
  * during the timed run (`gc_scavenges`, `gc_pause_ms_total`, `gc_pause_ms_max`; see gc-log.ts)
- * come in the same line (each holds the checks that arrive meanwhile). Prints one JSON line.
+ * come in the same line (each holds the checks that arrive meanwhile); the server's CPU includes its
+ * check process (`check_process`: false under TANDEM_CHECK_PROCESS=0). Prints one JSON line.
  */
 import { rmSync } from 'node:fs';
 import os from 'node:os';
@@ -118,6 +119,7 @@ export async function benchEntitlements(opts: EntitlementsBenchOptions): Promise
       correct: sent.errors === 0 && sent.wrong_answers === 0 && sent.verified === sent.checks,
       wrong_answers: sent.wrong_answers,
       // context
+      check_process: process.env.TANDEM_CHECK_PROCESS !== '0',
       max_ms: sent.max_ms,
       p99_ms_by_second: sent.p99_ms_by_second,
       seconds: round(sent.seconds),

@@ -61,7 +61,7 @@ export interface SenderResult {
   settle_seconds: number;
   warmup_seconds: number;
   build_seconds: number;
-  /** CPU seconds used during the timed run: the server process (PGlite runs inside it), its PostgreSQL backends, this sender. */
+  /** CPU seconds used during the timed run: the server process (PGlite runs inside it) with its check process, its PostgreSQL backends, this sender. */
   server_cpu_s: number | null;
   db_cpu_s: number | null;
   sender_cpu_s: number;
@@ -100,19 +100,41 @@ function backendsCpu(db: string): Map<number, number> {
   return out;
 }
 
+/** CPU seconds of a process and of its children (the server's check process), by pid. */
+function withChildrenCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  const own = cpuOf(pid);
+  if (own === null) return out;
+  out.set(pid, own);
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
+      const c = cpuOf(Number(p));
+      if (c !== null) out.set(Number(p), c);
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** CPU seconds used since `before` by the processes in `now` (a process new since then counts whole). */
+function used(before: Map<number, number>, now: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, c] of now) sum += c - (before.get(pid) ?? 0);
+  return sum;
+}
+
 export function cpuMeter(serverPid?: number, dbName?: string) {
-  const s0 = serverPid ? cpuOf(serverPid) : null;
+  const s0 = serverPid ? withChildrenCpu(serverPid) : null;
   const d0 = dbName ? backendsCpu(dbName) : new Map<number, number>();
   const me0 = process.cpuUsage();
   return () => {
-    const s1 = serverPid ? cpuOf(serverPid) : null;
-    let db: number | null = null;
-    if (dbName) {
-      db = 0;
-      for (const [pid, c] of backendsCpu(dbName)) db += c - (d0.get(pid) ?? 0);
-    }
+    const s1 = serverPid && s0?.size ? used(s0, withChildrenCpu(serverPid)) : null;
+    const db = dbName ? used(d0, backendsCpu(dbName)) : null;
     const me = process.cpuUsage(me0);
-    return { server: s0 !== null && s1 !== null ? Number((s1 - s0).toFixed(2)) : null, db: db === null ? null : Number(db.toFixed(2)), sender: Number(((me.user + me.system) / 1e6).toFixed(2)) };
+    return { server: s1 !== null ? Number(s1.toFixed(2)) : null, db: db === null ? null : Number(db.toFixed(2)), sender: Number(((me.user + me.system) / 1e6).toFixed(2)) };
   };
 }
 

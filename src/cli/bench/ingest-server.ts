@@ -99,12 +99,15 @@ export interface ServerProcess {
   output(): string;
 }
 
+/** The server's own settings, when set for the bench (e.g. TANDEM_CHECK_PROCESS=0 to compare without the check process). */
+const passedOn = () => Object.fromEntries(['TANDEM_CHECK_PROCESS', 'TANDEM_ENTITLEMENT_CACHE_MS', 'TANDEM_AUTH_CACHE_MS'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])));
+
 /** Starts `tandem serve --port 0` on the scratch database and waits until it listens. */
 export async function startServer(db: ScratchDb, opts: { role?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ServerProcess> {
   // e.g. TANDEM_BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
   const nodeArgs = (process.env.TANDEM_BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...nodeArgs, BIN, 'serve', '--port', '0', '--role', opts.role ?? 'all', ...db.serveArgs()], {
-    env: { LOG_LEVEL: 'warn', ...db.serveEnv(), ...opts.env },
+    env: { LOG_LEVEL: 'warn', ...passedOn(), ...db.serveEnv(), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
