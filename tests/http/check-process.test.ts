@@ -179,6 +179,40 @@ describe('the check process', () => {
     }
   });
 
+  it('hands a connection back after thousands of pipelined checks, every response in its place', async () => {
+    const before = { ...checks.stats };
+    const socket = net.connect(port, '127.0.0.1');
+    try {
+      // Thousands of pipelined checks (megabytes of responses, more than the socket's buffers
+      // hold while the client is slow to read), then another request and a check.
+      const n = 5000;
+      const text = request(q(c.id, 'sso')).repeat(n) + request('/v1/accounts?limit=1') + request(q(c.id, 'sso'));
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const all = new Promise<string>((resolve, reject) => {
+        socket.on('data', (d: Buffer) => {
+          chunks.push(d);
+          size += d.length;
+          // Slow to read: each chunk waits a turn before the next is read.
+          socket.pause();
+          setImmediate(() => socket.resume());
+          const s = Buffer.concat(chunks).toString('latin1');
+          if ((s.match(/HTTP\/1\.1 /g) ?? []).length === n + 2 && s.endsWith('}')) resolve(s);
+        });
+        socket.on('close', () => reject(new Error(`closed after ${size} bytes`)));
+      });
+      socket.write(text);
+      const got = await all;
+      const statuses = [...got.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+      assert.equal(statuses.length, n + 2);
+      assert.ok(statuses.every((st) => st === '200'));
+      assert.match(got.slice(got.lastIndexOf('HTTP/1.1 200', got.lastIndexOf('HTTP/1.1 200') - 1)), /"object":"list"/, 'the other request answered in its place');
+      assert.deepEqual([checks.stats.handedOver, checks.stats.handedBack], [before.handedOver + 1, before.handedBack + 1]);
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it("leaves other connections to the API process, reads a first request split across writes, and refuses bad keys with fastify's errors", async () => {
     const before = { ...checks.stats };
     const other = new Conn();

@@ -64,6 +64,8 @@ class Connection {
   private buf: Buffer;
   private readonly slots: Slot[] = [];
   private handingBack = false;
+  /** Responses written and not yet handed to the kernel. */
+  private unflushed = 0;
 
   constructor(private readonly socket: net.Socket, head: Buffer) {
     this.buf = Buffer.alloc(0);
@@ -105,8 +107,28 @@ class Connection {
       }
     }
     this.buf = this.buf.subarray(off);
-    if (out) this.socket.write(out);
+    if (out) this.write(out);
     if (this.handingBack || closing) this.drain();
+  };
+
+  /**
+   * Writes responses; a connection is handed back only once they have all reached the kernel (the
+   * other process writes next). A client that does not read its responses stops being read.
+   */
+  private write(out: string): void {
+    this.unflushed++;
+    const flowing = this.socket.write(out, () => {
+      this.unflushed--;
+      if (this.handingBack && !this.unflushed) this.drain();
+    });
+    if (!flowing && !this.handingBack) {
+      this.socket.pause();
+      this.socket.once('drain', this.resume);
+    }
+  }
+
+  private readonly resume = (): void => {
+    if (!this.handingBack) this.socket.resume();
   };
 
   /** Writes the answers due in order; hands the connection back, or ends it when closing, once nothing is ahead. */
@@ -121,14 +143,15 @@ class Connection {
       out += response(s.body);
       this.slots.shift();
     }
-    if (out) this.socket.write(out);
-    if (this.handingBack && (!this.slots.length || (this.slots[0].done && this.slots[0].body === undefined))) this.handBack();
+    if (out) this.write(out);
+    if (this.handingBack && !this.unflushed && (!this.slots.length || (this.slots[0].done && this.slots[0].body === undefined))) this.handBack();
     else if (closing && !this.slots.length) this.socket.end();
   }
 
   private handBack(): void {
     if (this.socket.destroyed) return;
     this.socket.removeListener('data', this.onData);
+    this.socket.removeListener('drain', this.resume);
     const rest = stopReading(this.socket);
     const head = Buffer.concat([...this.slots.map((s) => s.raw), this.buf, ...rest]);
     connections.delete(this);

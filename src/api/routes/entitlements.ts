@@ -32,10 +32,11 @@ export const checkJson = (check: EntitlementCheck) => ({ object: 'entitlement_ch
 
 export function entitlementRoutes(app: FastifyInstance, deps: Deps) {
   /*
-   * Entitlement answers are cached in this process (modules/entitlements/entitlements.service.ts).
-   * Ingestion invalidates the accounts it touched itself; any other write through this API — a
-   * subscription, a plan, a merge, a test-clock advance, a hosted checkout — drops the cached
-   * answers of its workspace before its response is sent, so the next check reads them afresh.
+   * Entitlement answers are cached in this process (modules/entitlements/entitlements.service.ts)
+   * and in its check process (api/check-process/). Ingestion refreshes the accounts it touched
+   * itself; any other write through this API — a subscription, a plan, a merge, a test-clock
+   * advance, a hosted checkout — drops the cached answers of its workspace, in both, before its
+   * response is sent, so the next check reads them afresh.
    * (Writes by other processes are bounded by the cache's TTL; see the service.)
    */
   app.addHook('onSend', (request, _reply, payload, done) => {
