@@ -87,8 +87,14 @@ export async function serve(opts: ServeOptions): Promise<void> {
   let url: string | undefined;
   if (role !== 'worker') {
     try {
-      // Entitlement checks are served by a process of their own (api/check-process/parent.ts).
-      if (process.env.TANDEM_CHECK_PROCESS !== '0') checks = await startCheckProcess({ server: tandem.app.server, deps: tandem.deps, log });
+      // Entitlement checks are served by a process of their own (api/check-process/parent.ts);
+      // without one, this process answers them.
+      if (process.env.TANDEM_CHECK_PROCESS !== '0') {
+        checks = await startCheckProcess({ server: tandem.app.server, deps: tandem.deps, log }).catch((e: unknown) => {
+          log(`tandem: no check process (${(e as Error).message}); this process answers entitlement checks`);
+          return undefined;
+        });
+      }
       await tandem.app.listen({ port, host });
     } catch (e) {
       await checks?.close().catch(() => undefined);

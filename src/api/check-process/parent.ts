@@ -66,7 +66,8 @@ type Log = (msg: string) => void;
 
 /**
  * Starts the check process for the API's HTTP server `server` (before or after it listens) and
- * resolves once it is ready to take connections.
+ * resolves once it is ready to take connections; rejects, leaving the server as it was, if it
+ * does not start.
  */
 export async function startCheckProcess(o: { server: http.Server; deps: Deps; log?: Log; restartAfterMs?: number }): Promise<CheckProcess> {
   const { server, deps } = o;
@@ -283,7 +284,16 @@ export async function startCheckProcess(o: { server: http.Server; deps: Deps; lo
     });
 
   up = spawn();
-  await up;
+  try {
+    await up;
+  } catch (e) {
+    // Not started: everything as it was without one.
+    closing = true;
+    unfollow();
+    server.removeListener('connection', onConnection);
+    for (const l of httpListeners) server.on('connection', l);
+    throw e;
+  }
 
   return {
     get pid() {

@@ -6,6 +6,7 @@ import { LIVE_STATUSES, type Subscription } from '../billing/index.ts';
 import { findFeatureByKey, findMetrics, getEntitlements, getPlan, type BillableMetric, type Entitlement, type Feature } from '../catalog/index.ts';
 import { usageForPeriods } from '../metering/index.ts';
 import { limitWindow, type EntitlementCheck } from './entitlements.ts';
+import { followersDrop, followersRefresh } from './followers.ts';
 import { TickBatcher, type Waiter } from './tick-batch.ts';
 import { cached, fresh, MAX_ENTRIES_PER_WORKSPACE, peek, REFRESH_AFTER_MS, REFRESH_ALONG_MS, type CacheOpts, type Slot } from './slot-cache.ts';
 
@@ -139,8 +140,8 @@ export async function refreshAccounts(workspaceId: string, accountIds: Iterable<
     if (!u.size) c!.usage.delete(a);
   }
   await Promise.all(reads);
-  // Then the followers' answers, built from what was just read (see followEntitlements).
-  if (followers.size) await Promise.all([...followers].map((f) => f.accountsRefreshed(workspaceId, ids)));
+  // Then the followers' answers, built from what was just read.
+  await followersRefresh(workspaceId, ids);
 }
 
 /**
@@ -149,39 +150,13 @@ export async function refreshAccounts(workspaceId: string, accountIds: Iterable<
  */
 export function invalidateWorkspace(workspaceId: string): Promise<void> {
   workspaces.delete(workspaceId);
-  return tellFollowers(workspaceId);
+  return followersDrop(workspaceId);
 }
 
 /** Forget every workspace (here and in the followers). */
 export function clearEntitlementCache(): Promise<void> {
   workspaces.clear();
-  return tellFollowers(null);
-}
-
-/**
- * Something else that holds answers built from this cache — the check process, which serves
- * checks from its own copy (api/check-process/) — and must follow its changes: accounts whose
- * usage ingestion just re-read (their answers are rebuilt before the ingestion answers), and
- * workspaces dropped (`null`: all of them; dropped before the write answers).
- */
-export interface EntitlementFollower {
-  accountsRefreshed(workspaceId: string, accountIds: string[]): Promise<void>;
-  dropped(workspaceId: string | null): Promise<void>;
-}
-
-const followers = new Set<EntitlementFollower>();
-
-/** Registers a follower; returns its removal. */
-export function followEntitlements(f: EntitlementFollower): () => void {
-  followers.add(f);
-  return () => followers.delete(f);
-}
-
-const DONE = Promise.resolve();
-
-function tellFollowers(workspaceId: string | null): Promise<void> {
-  if (!followers.size) return DONE;
-  return Promise.all([...followers].map((f) => f.dropped(workspaceId))).then(() => undefined);
+  return followersDrop(null);
 }
 
 /** Percent with two decimals, as a string: 80000 of 100000 → "80.00". */

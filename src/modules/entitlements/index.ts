@@ -6,11 +6,10 @@ export {
   checkEntitlementBounded,
   checkEntitlementNow,
   clearEntitlementCache,
-  followEntitlements,
   invalidateWorkspace,
   refreshAccounts,
-  type EntitlementFollower,
 } from './entitlements.service.ts';
+export { followEntitlements, type EntitlementFollower } from './followers.ts';
 export { ENTITLEMENT_CACHE_MS, REFRESH_AFTER_MS, REFRESH_ALONG_MS } from './slot-cache.ts';
 export { registerEntitlements } from './register.ts';
 export { checkThresholds, THRESHOLDS } from './thresholds.service.ts';
