@@ -22,17 +22,7 @@ describe('the check process', () => {
   before(async () => {
     const h = await startHarness();
     s = new Scenario(h, await h.workspace({ name: 'Live Co', sandbox: false }));
-    await s.metric('api_calls', 'API Call');
-    await s.ok(s.api.post('/v1/features', { key: 'api_calls', name: 'API calls', type: 'limit' }));
-    await s.ok(s.api.post('/v1/features', { key: 'sso', name: 'SSO', type: 'boolean' }));
-    await s.plan({
-      key: 'pro',
-      prices: [{ type: 'flat', unit_amount: 5000 }],
-      entitlements: [
-        { feature_key: 'api_calls', limit: 10, billable_metric: 'api_calls' },
-        { feature_key: 'sso', enabled: true },
-      ],
-    });
+    await s.entitlementsCatalog();
     c = await s.customer('Fast', { card: null });
     await s.subscribe(c, 'pro', { collection_method: 'send_invoice', days_until_due: 30 });
     await track(c, 3);

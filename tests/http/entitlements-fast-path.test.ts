@@ -21,18 +21,8 @@ describe('entitlement checks over a socket (the hot path in front of fastify)', 
   let base: string;
   before(async () => {
     s = await scenario('2026-06-10T00:00:00Z');
-    await s.metric('api_calls', 'API Call');
-    await s.ok(s.api.post('/v1/features', { key: 'api_calls', name: 'API calls', type: 'limit' }));
-    await s.ok(s.api.post('/v1/features', { key: 'sso', name: 'SSO', type: 'boolean' }));
+    await s.entitlementsCatalog();
     await s.ok(s.api.post('/v1/features', { key: 'audit', name: 'Audit', type: 'boolean' }));
-    await s.plan({
-      key: 'pro',
-      prices: [{ type: 'flat', unit_amount: 5000 }],
-      entitlements: [
-        { feature_key: 'api_calls', limit: 10, billable_metric: 'api_calls' },
-        { feature_key: 'sso', enabled: true },
-      ],
-    });
     c = await s.customer('Fast');
     await s.subscribe(c, 'pro');
     await s.track(c, 'API Call', 3);

@@ -46,6 +46,25 @@ export class Scenario {
     return this.ok(this.api.post('/v1/plans', { currency: 'usd', name: String(body.key), ...body }));
   }
 
+  /**
+   * The entitlement tests' catalog: an `api_calls` metric counting 'API Call' events, a limit
+   * feature `api_calls` (10 a period, metered by it) and a boolean feature `sso`, both on plan
+   * `pro` ($50 a month).
+   */
+  async entitlementsCatalog() {
+    await this.metric('api_calls', 'API Call');
+    await this.ok(this.api.post('/v1/features', { key: 'api_calls', name: 'API calls', type: 'limit' }));
+    await this.ok(this.api.post('/v1/features', { key: 'sso', name: 'SSO', type: 'boolean' }));
+    await this.plan({
+      key: 'pro',
+      prices: [{ type: 'flat', unit_amount: 5000 }],
+      entitlements: [
+        { feature_key: 'api_calls', limit: 10, billable_metric: 'api_calls' },
+        { feature_key: 'sso', enabled: true },
+      ],
+    });
+  }
+
   async customer(name: string, opts: { card?: string | null } = {}): Promise<Customer> {
     const externalId = `${name.toLowerCase().replace(/\W+/g, '-')}-${randomUUID().slice(0, 6)}`;
     const acct = await this.ok(this.api.post('/v1/accounts', { name, external_id: externalId }));
