@@ -1,10 +1,52 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCheckProcess, type CheckProcess } from '../../src/api/check-process/parent.ts';
 import { Scenario, type Customer } from '../scenarios/dsl.ts';
 import { startHarness } from '../support/harness.ts';
+
+/** A raw connection: writes what it is given, reads responses (Content-Length framed) in order. */
+class Conn {
+  private buf = '';
+  private readonly waiters: Array<() => void> = [];
+  readonly socket: net.Socket;
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.setEncoding('latin1');
+    this.socket.on('data', (d: string) => {
+      this.buf += d;
+      this.waiters.splice(0).forEach((w) => w());
+    });
+    this.socket.on('close', () => this.waiters.splice(0).forEach((w) => w()));
+  }
+  write(text: string) {
+    this.socket.write(text);
+  }
+  async response(): Promise<{ status: number; headers: Record<string, string>; body: any }> {
+    for (;;) {
+      const headEnd = this.buf.indexOf('\r\n\r\n');
+      if (headEnd >= 0) {
+        const lines = this.buf.slice(0, headEnd).split('\r\n');
+        const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+        const length = Number(headers['content-length']);
+        if (this.buf.length >= headEnd + 4 + length) {
+          const body = this.buf.slice(headEnd + 4, headEnd + 4 + length);
+          this.buf = this.buf.slice(headEnd + 4 + length);
+          return { status: Number(lines[0].split(' ')[1]), headers, body: body ? JSON.parse(body) : undefined };
+        }
+      }
+      if (this.socket.destroyed) throw new Error(`connection closed; unread: ${JSON.stringify(this.buf)}`);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+  close() {
+    this.socket.destroy();
+  }
+}
 
 /**
  * The check process (api/check-process/): connections whose first request is an entitlement
@@ -51,48 +93,9 @@ describe('the check process', () => {
     return { status: r.statusCode, body: JSON.parse(r.body), headers: r.headers };
   };
 
-  /** A raw connection: writes what it is given, reads responses (Content-Length framed) in order. */
-  class Conn {
-    private buf = '';
-    private readonly waiters: Array<() => void> = [];
-    readonly socket: net.Socket;
-    constructor() {
-      this.socket = net.connect(port, '127.0.0.1');
-      this.socket.setEncoding('latin1');
-      this.socket.on('data', (d: string) => {
-        this.buf += d;
-        this.waiters.splice(0).forEach((w) => w());
-      });
-      this.socket.on('close', () => this.waiters.splice(0).forEach((w) => w()));
-    }
-    write(text: string) {
-      this.socket.write(text);
-    }
-    async response(): Promise<{ status: number; headers: Record<string, string>; body: any }> {
-      for (;;) {
-        const headEnd = this.buf.indexOf('\r\n\r\n');
-        if (headEnd >= 0) {
-          const lines = this.buf.slice(0, headEnd).split('\r\n');
-          const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-          const length = Number(headers['content-length']);
-          if (this.buf.length >= headEnd + 4 + length) {
-            const body = this.buf.slice(headEnd + 4, headEnd + 4 + length);
-            this.buf = this.buf.slice(headEnd + 4 + length);
-            return { status: Number(lines[0].split(' ')[1]), headers, body: body ? JSON.parse(body) : undefined };
-          }
-        }
-        if (this.socket.destroyed) throw new Error(`connection closed; unread: ${JSON.stringify(this.buf)}`);
-        await new Promise<void>((resolve) => this.waiters.push(resolve));
-      }
-    }
-    close() {
-      this.socket.destroy();
-    }
-  }
-
   it("answers plain checks with fastify's answers, on connections handed to it", async () => {
     const before = { ...checks.stats };
-    const conn = new Conn();
+    const conn = new Conn(port);
     try {
       for (const path of [q(c.id, 'api_calls'), q(c.id, 'sso'), q(bare.id, 'sso'), q(c.id, 'api_calls'), `/v1/entitlements/check?feature=sso&account=${c.id}`]) {
         conn.write(request(path));
@@ -117,7 +120,7 @@ describe('the check process', () => {
   });
 
   it('sees events as soon as their ingestion is acknowledged, and a write as soon as it answers', async () => {
-    const conn = new Conn();
+    const conn = new Conn(port);
     try {
       const check = async () => {
         conn.write(request(q(c.id, 'api_calls')));
@@ -145,7 +148,7 @@ describe('the check process', () => {
 
   it('hands a connection back at its first request that is not a plain check, or an error, with the requests after it', async () => {
     const before = { ...checks.stats };
-    const conn = new Conn();
+    const conn = new Conn(port);
     try {
       // Pipelined: two checks, an error (unknown account), then other calls and a check, in one write.
       conn.write(request(q(c.id, 'sso')) + request(q(bare.id, 'sso')) + request(q('acct_missing', 'sso')) + request('/v1/accounts?limit=1') + request(q(c.id, 'sso')));
@@ -205,9 +208,9 @@ describe('the check process', () => {
 
   it("leaves other connections to the API process, reads a first request split across writes, and refuses bad keys with fastify's errors", async () => {
     const before = { ...checks.stats };
-    const other = new Conn();
-    const split = new Conn();
-    const badKey = new Conn();
+    const other = new Conn(port);
+    const split = new Conn(port);
+    const badKey = new Conn(port);
     try {
       other.write(request('/healthz'));
       assert.equal((await other.response()).status, 200);
@@ -235,7 +238,7 @@ describe('the check process', () => {
   });
 
   it("answers a sandbox workspace's checks without keeping them (its test clock moves)", async () => {
-    const conn = new Conn();
+    const conn = new Conn(port);
     try {
       for (let i = 0; i < 2; i++) {
         const asked = checks.stats.asked;
@@ -257,10 +260,53 @@ describe('the check process', () => {
     await checks.ready();
     assert.notEqual(checks.pid, pid);
     assert.equal(checks.stats.restarts, 1);
-    const conn = new Conn();
+    const conn = new Conn(port);
     try {
       conn.write(request(q(c.id, 'sso')));
       assert.deepEqual((await conn.response()).body, (await injected(q(c.id, 'sso'))).body);
+    } finally {
+      conn.close();
+    }
+  });
+});
+
+describe('a check process that does not start', () => {
+  let s: Scenario;
+  let c: Customer;
+  let dir: string;
+  before(async () => {
+    const h = await startHarness();
+    s = new Scenario(h, await h.workspace({ name: 'Live Co', sandbox: false }));
+    await s.entitlementsCatalog();
+    c = await s.customer('Fast', { card: null });
+    await s.subscribe(c, 'pro', { collection_method: 'send_invoice', days_until_due: 30 });
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tandem-check-process-'));
+  });
+  after(async () => {
+    await s?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('leaves the server as it was: every connection, checks included, goes to the HTTP server', async () => {
+    const server = s.h.tandem.app.server;
+    const listeners = server.listeners('connection');
+    const failing = path.join(dir, 'exits.mjs');
+    writeFileSync(failing, 'process.exit(3);\n');
+    await assert.rejects(startCheckProcess({ server, deps: s.h.tandem.deps, childModule: failing }), /exited before it was ready \(code 3\)/);
+    assert.deepEqual(server.listeners('connection'), listeners, "the HTTP server's own connection listeners, and only those");
+
+    await s.h.tandem.app.listen({ port: 0, host: '127.0.0.1' });
+    const conn = new Conn((server.address() as AddressInfo).port);
+    try {
+      const check = `/v1/entitlements/check?account=${c.id}&feature=sso`;
+      conn.write(`GET ${check} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.ws.secretKey}\r\n\r\n`);
+      const r = await conn.response();
+      const expected = await s.h.tandem.app.inject({ method: 'GET', url: check, headers: { authorization: `Bearer ${s.ws.secretKey}` } });
+      assert.deepEqual([r.status, r.body], [200, JSON.parse(expected.body)]);
+      assert.equal(r.body.allowed, true);
+      // The same connection takes any other call: it is the HTTP server's.
+      conn.write(`GET /v1/accounts/${c.id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.ws.secretKey}\r\n\r\n`);
+      assert.equal((await conn.response()).body.id, c.id);
     } finally {
       conn.close();
     }

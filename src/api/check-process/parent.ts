@@ -69,7 +69,14 @@ type Log = (msg: string) => void;
  * resolves once it is ready to take connections; rejects, leaving the server as it was, if it
  * does not start.
  */
-export async function startCheckProcess(o: { server: http.Server; deps: Deps; log?: Log; restartAfterMs?: number }): Promise<CheckProcess> {
+export async function startCheckProcess(o: {
+  server: http.Server;
+  deps: Deps;
+  log?: Log;
+  restartAfterMs?: number;
+  /** The module the check process runs (tests: one that fails to start). */
+  childModule?: string;
+}): Promise<CheckProcess> {
   const { server, deps } = o;
   const log: Log = o.log ?? ((m) => deps.log.warn(m));
   const cfg: ChildConfig = {
@@ -237,7 +244,7 @@ export async function startCheckProcess(o: { server: http.Server; deps: Deps; lo
 
   const spawn = () =>
     new Promise<void>((resolve, reject) => {
-      const c = fork(CHILD, [JSON.stringify(cfg)], {
+      const c = fork(o.childModule ?? CHILD, [JSON.stringify(cfg)], {
         execArgv: ['--import', TSX],
         serialization: 'advanced',
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
