@@ -9,7 +9,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import * as schema from './schema/index.ts';
-import { DurableNodeFS, durableStartParams } from './durable-fs.ts';
+import { DurableNodeFS, durableStartParams, syncAfterTransactions } from './durable-fs.ts';
 import { textParsers } from './pglite-parsers.ts';
 import { acquireDataDirLock, type DataDirLock } from './lock.ts';
 
@@ -117,10 +117,11 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
     lock = acquireDataDirLock(opts.dataDir!);
   }
   let client: PGlite;
+  const durable = inMemory ? undefined : new DurableNodeFS(opts.dataDir!);
   try {
     client = await PGlite.create({
       // A data directory's commits are on disk when they return (durable-fs.ts); in memory there is no disk.
-      ...(inMemory ? {} : { fs: new DurableNodeFS(opts.dataDir!), startParams: durableStartParams() }),
+      ...(durable ? { fs: durable, startParams: durableStartParams() } : {}),
       loadDataDir: opts.loadDataDir,
       parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => v },
     });
@@ -128,6 +129,7 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
     lock?.release();
     throw e;
   }
+  if (durable) syncAfterTransactions(client, durable);
   const parsing = textParsers(client);
   const db = drizzlePglite({ client: parsing.forDrizzle as PGlite, schema }) as unknown as Db;
   return {
