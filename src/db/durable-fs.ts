@@ -66,9 +66,19 @@ const isWal = (p: string | undefined) => p !== undefined && /\/pg_wal\/[0-9A-F]{
 const call = <T = void>(f: (cb: (e: NodeJS.ErrnoException | null, v?: T) => void) => void) =>
   new Promise<T>((resolve, reject) => f((e, v) => (e ? reject(e) : resolve(v as T))));
 
-/** fsync of a host file by its path, in the thread pool (the server may close its own descriptor meanwhile). */
+/**
+ * fsync of a host file by its path, in the thread pool (the server may close its own descriptor
+ * meanwhile). A WAL file gone by then was recycled or removed by a checkpoint, which synced the
+ * WAL before it (`syncWalNow`): nothing is left to sync.
+ */
 async function fsyncPath(file: string): Promise<void> {
-  const fd = await call<number>((cb) => fs.open(file, 'r+', cb));
+  let fd: number;
+  try {
+    fd = await call<number>((cb) => fs.open(file, 'r+', cb));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
   try {
     await call((cb) => fs.fsync(fd, cb));
   } finally {
@@ -77,7 +87,13 @@ async function fsyncPath(file: string): Promise<void> {
 }
 
 function fsyncPathNow(file: string): void {
-  const fd = fs.openSync(file, 'r+');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r+');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
   try {
     fs.fsyncSync(fd);
   } finally {
