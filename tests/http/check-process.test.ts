@@ -48,6 +48,16 @@ class Conn {
   }
 }
 
+/** A live workspace with the entitlement catalog, and a customer on its 'pro' plan (invoiced). */
+async function liveCustomer(): Promise<{ s: Scenario; c: Customer }> {
+  const h = await startHarness();
+  const s = new Scenario(h, await h.workspace({ name: 'Live Co', sandbox: false }));
+  await s.entitlementsCatalog();
+  const c = await s.customer('Fast', { card: null });
+  await s.subscribe(c, 'pro', { collection_method: 'send_invoice', days_until_due: 30 });
+  return { s, c };
+}
+
 /**
  * The check process (api/check-process/): connections whose first request is an entitlement
  * check are handed to a process of their own, which answers from answers the API process builds.
@@ -62,11 +72,8 @@ describe('the check process', () => {
   let checks: CheckProcess;
   let port: number;
   before(async () => {
-    const h = await startHarness();
-    s = new Scenario(h, await h.workspace({ name: 'Live Co', sandbox: false }));
-    await s.entitlementsCatalog();
-    c = await s.customer('Fast', { card: null });
-    await s.subscribe(c, 'pro', { collection_method: 'send_invoice', days_until_due: 30 });
+    ({ s, c } = await liveCustomer());
+    const h = s.h;
     await track(c, 3);
     bare = await s.customer('Bare', { card: null });
     const sb = await h.workspace({ name: 'Sandbox Co' });
@@ -275,11 +282,7 @@ describe('a check process that does not start', () => {
   let c: Customer;
   let dir: string;
   before(async () => {
-    const h = await startHarness();
-    s = new Scenario(h, await h.workspace({ name: 'Live Co', sandbox: false }));
-    await s.entitlementsCatalog();
-    c = await s.customer('Fast', { card: null });
-    await s.subscribe(c, 'pro', { collection_method: 'send_invoice', days_until_due: 30 });
+    ({ s, c } = await liveCustomer());
     dir = mkdtempSync(path.join(os.tmpdir(), 'tandem-check-process-'));
   });
   after(async () => {
