@@ -33,7 +33,7 @@ const INSERT_EVENTS_NAME = statementName('tandem_insert_events', INSERT_EVENTS_S
 const INSERT_UNMETERED_NAME = statementName('tandem_insert_unmetered', INSERT_UNMETERED_SQL);
 
 /** Whether a batch can add to the usage rollups: only tracks with an account are metered (metering `rollupCtes`). */
-export const mayBeMetered = (messages: readonly Pick<NormalizedMessage, 'type'>[], accountIds: readonly (string | null)[]) =>
+const mayBeMetered = (messages: readonly Pick<NormalizedMessage, 'type'>[], accountIds: readonly (string | null)[]) =>
   messages.some((m, i) => m.type === 'track' && accountIds[i] !== null);
 
 /**
