@@ -104,15 +104,15 @@ function fsyncPathNow(file: string): void {
 export class DurableNodeFS extends NodeFS {
   /** WAL files the server wrote and "fsynced" since the last `syncToFs`: host path → its descriptor. */
   private readonly walToSync = new Map<string, number>();
-  /** WAL files whose fsync runs in the thread pool. */
-  private readonly walSyncing = new Map<string, number>();
+  /** Each fsync batch running in the thread pool: its WAL files not yet known to be on disk. */
+  private readonly syncing = new Set<Set<string>>();
   /** The fsyncs started so far, in order: each `syncToFs` waits for the ones before it too. */
   private synced: Promise<void> = Promise.resolve();
   private failed: Error | undefined;
 
   /** WAL files waiting for their fsync, or being synced (tests). */
   get pendingWal(): ReadonlySet<string> {
-    return new Set([...this.walToSync.keys(), ...this.walSyncing.keys()]);
+    return new Set([...this.walToSync.keys(), ...[...this.syncing].flatMap((batch) => [...batch])]);
   }
 
   override async init(...args: Parameters<NodeFS['init']>): Promise<InitResult> {
@@ -134,7 +134,7 @@ export class DurableNodeFS extends NodeFS {
         return 0;
       };
       ops.write = (stream, ...rest) => {
-        if (this.walToSync.size + this.walSyncing.size && !isWal(stream.path)) mod.NODEFS.tryFSOperation(() => this.syncWalNow());
+        if ((this.walToSync.size || this.syncingAny()) && !isWal(stream.path)) mod.NODEFS.tryFSOperation(() => this.syncWalNow());
         return write(stream, ...rest);
       };
       ops.close = (stream) => {
@@ -158,10 +158,15 @@ export class DurableNodeFS extends NodeFS {
       this.walToSync.delete(file);
     }
     // Being synced in the thread pool: synced here too, and then no later write waits for them again.
-    for (const file of [...this.walSyncing.keys()]) {
-      fsyncPathNow(file);
-      this.walSyncing.delete(file);
+    for (const batch of this.syncing) {
+      for (const file of batch) fsyncPathNow(file);
+      batch.clear();
     }
+  }
+
+  private syncingAny(): boolean {
+    for (const batch of this.syncing) if (batch.size) return true;
+    return false;
   }
 
   /** Awaited after each query outside a transaction and after each transaction, before its result is handed back. */
@@ -170,7 +175,8 @@ export class DurableNodeFS extends NodeFS {
     if (this.walToSync.size) {
       const files = [...this.walToSync.keys()];
       this.walToSync.clear();
-      for (const f of files) this.walSyncing.set(f, (this.walSyncing.get(f) ?? 0) + 1);
+      const batch = new Set(files);
+      this.syncing.add(batch);
       const previous = this.synced;
       this.synced = (async () => {
         try {
@@ -179,11 +185,7 @@ export class DurableNodeFS extends NodeFS {
         } catch (e) {
           this.failed ??= new Error(`the embedded database could not sync its WAL to disk (${(e as Error).message}); nothing more is acknowledged until it is opened again`);
         } finally {
-          for (const f of files) {
-            const n = (this.walSyncing.get(f) ?? 1) - 1;
-            if (n) this.walSyncing.set(f, n);
-            else this.walSyncing.delete(f);
-          }
+          this.syncing.delete(batch);
         }
       })();
     }
@@ -202,10 +204,15 @@ export const durableStartParams = (): string[] => [...PGlite.defaultStartParams.
 export function syncAfterTransactions(client: PGlite, durable: DurableNodeFS): void {
   const transaction = client.transaction.bind(client);
   client.transaction = (async (callback: Parameters<PGlite['transaction']>[0]) => {
+    let result: unknown;
     try {
-      return await transaction(callback);
-    } finally {
-      await durable.syncToFs();
+      result = await transaction(callback);
+    } catch (e) {
+      // Rolled back: it committed nothing, and its own error is the one to report.
+      await durable.syncToFs().catch(() => undefined);
+      throw e;
     }
+    await durable.syncToFs();
+    return result;
   }) as PGlite['transaction'];
 }
