@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { sql, type SQL } from 'drizzle-orm';
 import { rows } from '../../src/db/sql.ts';
 import { getMetric, type BillableMetric, type MetricFilter } from '../../src/modules/catalog/index.ts';
-import { attachUnmatchedEvents, execOn, insertEvents, repointAccountEvents, type NormalizedMessage } from '../../src/modules/events/index.ts';
+import { attachUnmatchedEvents, execOn, insertEvents, repointAccountEvents, type Exec, type NormalizedMessage } from '../../src/modules/events/index.ts';
+import { QUIET_AFTER_STORED, StoredIdsSeen } from '../../src/modules/events/events.service.ts';
 import { usageForPeriods, type UsagePeriod } from '../../src/modules/metering/index.ts';
 import { startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
 
@@ -193,6 +194,58 @@ describe('usage rollups', () => {
       }),
       { numRuns: Number(process.env.ROLLUP_RUNS ?? 30), seed: process.env.ROLLUP_SEED ? Number(process.env.ROLLUP_SEED) : undefined },
     );
+  });
+
+  it('does not count a retried batch twice on the combined INSERT path, which tries without ON CONFLICT first', async () => {
+    const ws = await h.workspace();
+    const sum = await createMetric(ws, METRICS[2]);
+    const seen = new StoredIdsSeen();
+    const sent: string[] = [];
+    const exec: Exec = (text, params, opts) => {
+      sent.push(text.includes('ON CONFLICT (workspace_id, message_id) DO NOTHING') ? 'skip' : 'plain');
+      return execOn(h.database)(text, params, opts);
+    };
+    let msg = 100;
+    const events = (n: number): Ev[] => Array.from({ length: n }, () => ({ msg: ++msg, type: 'track', event: 'Call', account: 'acct_p1', user: 'u1', at: T0 + msg * 1000, n: 10, plan: 'pro', tag: 'x' }));
+    const insertVia = (batch: readonly Ev[]) => {
+      sent.length = 0;
+      return seen.insert(exec, { workspaceId: ws.id, messages: batch.map(message), ids: batch.map(() => `pev_t${String(++serial).padStart(8, '0')}`), accountIds: batch.map((e) => e.account) });
+    };
+    const first = events(4);
+    assert.equal(await insertVia(first), 4);
+    assert.deepEqual(sent, ['plain'], 'new messageIds: one statement, without ON CONFLICT');
+    // A retry of two of them with three new ones: the plain statement fails on the stored
+    // messageIds and writes nothing; the same batch then skips them.
+    assert.equal(await insertVia([...events(3), first[1], first[3]]), 3);
+    assert.deepEqual(sent, ['plain', 'skip']);
+    const usage = async () => {
+      const [r] = await h.database.query<{ n: string; s: string; e: number }>(
+        `SELECT sum(event_count)::text AS n, sum(sum)::text AS s, (SELECT count(*)::int FROM product_events WHERE workspace_id = $1) AS e
+           FROM usage_rollups WHERE workspace_id = $1 AND metric_id = $2`,
+        [ws.id, sum.id],
+      );
+      return { ...r, e: Number(r.e) };
+    };
+    assert.deepEqual(await usage(), { n: '7', s: '70', e: 7 });
+    // Retries come in runs: the next statements skip stored messageIds from the start...
+    for (let i = 0; i < QUIET_AFTER_STORED - 1; i++) {
+      assert.equal(await insertVia(events(1)), 1);
+      assert.deepEqual(sent, ['skip'], `statement ${i + 1} after the retry`);
+    }
+    // ...a stored one met on that path starts the count again...
+    assert.equal(await insertVia([first[0], ...events(1)]), 1);
+    assert.deepEqual(sent, ['skip']);
+    for (let i = 0; i < QUIET_AFTER_STORED; i++) {
+      await insertVia(events(1));
+      assert.deepEqual(sent, ['skip'], `statement ${i + 1} after the stored one`);
+    }
+    // ...and after QUIET_AFTER_STORED statements in a row that met none, plain again.
+    assert.equal(await insertVia(events(2)), 2);
+    assert.deepEqual(sent, ['plain']);
+    const total = 7 + (QUIET_AFTER_STORED - 1) + 1 + QUIET_AFTER_STORED + 2;
+    assert.deepEqual(await usage(), { n: String(total), s: String(10 * total), e: total });
+    const [dupes] = await h.database.query<{ n: number }>('SELECT count(*)::int AS n FROM (SELECT message_id FROM product_events WHERE workspace_id = $1 GROUP BY 1 HAVING count(*) > 1) d', [ws.id]);
+    assert.equal(Number(dupes.n), 0);
   });
 
   it('does not count a retried batch twice', async () => {

@@ -3,15 +3,21 @@ import { toDate } from '../../db/sql.ts';
 import { moveRollupsCtes, rollupCtes, rollupSourceReturning } from '../metering/index.ts';
 import type { Exec, MessageType, NormalizedMessage, ProductEvent, UnmatchedIdentity } from './events.ts';
 
-/** The batch's rows, read from the one jsonb parameter ($2) by index; a messageId already stored is skipped. */
-const INSERT_ROWS_SQL = `INSERT INTO product_events (id, workspace_id, message_id, type, event, user_id, anonymous_id, group_id, account_id,
+/**
+ * The batch's rows, read from the one jsonb parameter ($2) by index. With `skipStored`, a
+ * messageId already stored is skipped (ON CONFLICT DO NOTHING); without, it fails the statement
+ * with a unique violation of product_events_message and nothing is written (`insertNewEvents`).
+ */
+const insertRowsSql = (skipStored: boolean) => `INSERT INTO product_events (id, workspace_id, message_id, type, event, user_id, anonymous_id, group_id, account_id,
                                    timestamp, received_at, sent_at, properties, traits, context)
        SELECT e->>0, $1, e->>1, e->>2, e->>3, e->>4, e->>5, e->>6, e->>7,
               (e->>8)::timestamptz, (e->>13)::timestamptz, (e->>9)::timestamptz,
               nullif(e->10, 'null'::jsonb), nullif(e->11, 'null'::jsonb), nullif(e->12, 'null'::jsonb)
-       FROM (SELECT $2::jsonb -> generate_series(0, jsonb_array_length($2::jsonb) - 1) AS e) AS batch
-       ON CONFLICT (workspace_id, message_id) DO NOTHING`;
-const INSERT_EVENTS_SQL = `WITH ins AS (${INSERT_ROWS_SQL}
+       FROM (SELECT $2::jsonb -> generate_series(0, jsonb_array_length($2::jsonb) - 1) AS e) AS batch${
+         skipStored ? `
+       ON CONFLICT (workspace_id, message_id) DO NOTHING` : ''
+       }`;
+const meteredSql = (skipStored: boolean) => `WITH ins AS (${insertRowsSql(skipStored)}
        RETURNING ${rollupSourceReturning('$1')}),
      ${rollupCtes('ins', '$1')}
      SELECT count(*)::int AS n FROM ins`;
@@ -21,7 +27,7 @@ const INSERT_EVENTS_SQL = `WITH ins AS (${INSERT_ROWS_SQL}
  * without their CTEs. Measured alone on one connection, 5 rows per statement: 284 µs of database
  * CPU per statement against 725 (the identity calls' own INSERT, once per identity transaction).
  */
-const INSERT_UNMETERED_SQL = `WITH ins AS (${INSERT_ROWS_SQL} RETURNING 1) SELECT count(*)::int AS n FROM ins`;
+const unmeteredSql = (skipStored: boolean) => `WITH ins AS (${insertRowsSql(skipStored)} RETURNING 1) SELECT count(*)::int AS n FROM ins`;
 /**
  * Named prepared statements on PostgreSQL: the text with its rollup CTEs is ~3 KB, and parsing
  * and planning it again for every batch was 1.3 ms of planning per call alone (pg_stat_statements,
@@ -29,8 +35,12 @@ const INSERT_UNMETERED_SQL = `WITH ins AS (${INSERT_ROWS_SQL} RETURNING 1) SELEC
  * the text, so a changed statement can never meet a connection that prepared the old one.
  */
 const statementName = (prefix: string, text: string) => `${prefix}_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
-const INSERT_EVENTS_NAME = statementName('tandem_insert_events', INSERT_EVENTS_SQL);
-const INSERT_UNMETERED_NAME = statementName('tandem_insert_unmetered', INSERT_UNMETERED_SQL);
+const statement = (prefix: string, text: string) => ({ text, name: statementName(prefix, text) });
+/** By what the batch holds (see mayBeMetered), then by how a stored messageId is met. */
+const INSERT_STATEMENTS = {
+  metered: { skip: statement('tandem_insert_events', meteredSql(true)), fail: statement('tandem_insert_new_events', meteredSql(false)) },
+  unmetered: { skip: statement('tandem_insert_unmetered', unmeteredSql(true)), fail: statement('tandem_insert_new_unmetered', unmeteredSql(false)) },
+} as const;
 
 /** Whether a batch can add to the usage rollups: only tracks with an account are metered (metering `rollupCtes`). */
 const mayBeMetered = (messages: readonly Pick<NormalizedMessage, 'type'>[], accountIds: readonly (string | null)[]) =>
@@ -52,10 +62,51 @@ const mayBeMetered = (messages: readonly Pick<NormalizedMessage, 'type'>[], acco
  * nothing — to the usage rollups of the workspace's metrics (metering `rollupCtes`), so a
  * retried batch can never count twice and an acknowledged event is always counted.
  */
-export async function insertEvents(
-  exec: Exec,
-  input: { workspaceId: string; messages: readonly NormalizedMessage[]; ids: readonly string[]; accountIds: readonly (string | null)[] },
-): Promise<number> {
+export async function insertEvents(exec: Exec, input: InsertInput): Promise<number> {
+  return insertRows(exec, input, true);
+}
+
+interface InsertInput {
+  workspaceId: string;
+  messages: readonly NormalizedMessage[];
+  ids: readonly string[];
+  accountIds: readonly (string | null)[];
+}
+
+/**
+ * `insertEvents` for a batch expected to hold only new messageIds, outside a transaction (the
+ * combined INSERT of events.service): the statement without ON CONFLICT first. A messageId that
+ * is already stored (a retried batch) fails it with a unique violation, which writes nothing —
+ * neither rows nor rollups — and the batch then goes through `insertEvents`. Exactly-once stays
+ * the database's either way: the unique key refuses the second copy; it is only how the refusal
+ * is handled that differs.
+ *
+ * Why: ON CONFLICT makes every row a speculative insertion — a probe of the unique index before
+ * the heap insert, then the index insert, then a confirmation record in the WAL. Alone on one
+ * connection, 1,600 bench rows per statement with the rollups, alternating six rounds: 32.5 µs
+ * of database CPU per row against 36.4 (paired, 0 to 7.8 µs less in every round).
+ *
+ * Never inside a transaction: the failed statement would abort it. Returns the rows inserted
+ * and whether a stored messageId was met.
+ */
+export async function insertNewEvents(exec: Exec, input: InsertInput): Promise<{ inserted: number; metStored: boolean }> {
+  try {
+    return { inserted: await insertRows(exec, input, false), metStored: false };
+  } catch (e) {
+    if (!isStoredMessageId(e)) throw e;
+    return { inserted: await insertRows(exec, input, true), metStored: true };
+  }
+}
+
+/** A unique violation of (workspace_id, message_id): the messageId is stored already. */
+function isStoredMessageId(e: unknown): boolean {
+  const err = e as { code?: string; constraint?: string; cause?: { code?: string; constraint?: string } };
+  const code = err.code ?? err.cause?.code;
+  const constraint = err.constraint ?? err.cause?.constraint;
+  return code === '23505' && constraint === 'product_events_message';
+}
+
+async function insertRows(exec: Exec, input: InsertInput, skipStored: boolean): Promise<number> {
   const n = input.messages.length;
   if (n === 0) return 0;
   // Rows go in messageId order: concurrent batches that overlap then take their index locks in
@@ -82,10 +133,9 @@ export async function insertEvents(
       m.receivedAt.toISOString(),
     ];
   }
-  const metered = mayBeMetered(input.messages, input.accountIds);
-  const [r] = await exec<{ n: number }>(metered ? INSERT_EVENTS_SQL : INSERT_UNMETERED_SQL, [input.workspaceId, JSON.stringify(rows)], {
-    name: metered ? INSERT_EVENTS_NAME : INSERT_UNMETERED_NAME,
-  });
+  const kind = mayBeMetered(input.messages, input.accountIds) ? INSERT_STATEMENTS.metered : INSERT_STATEMENTS.unmetered;
+  const { text, name } = skipStored ? kind.skip : kind.fail;
+  const [r] = await exec<{ n: number }>(text, [input.workspaceId, JSON.stringify(rows)], { name });
   return Number(r?.n ?? 0);
 }
 

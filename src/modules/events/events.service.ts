@@ -188,6 +188,7 @@ interface NotifyJob {
 
 interface Combiners {
   insert: Combiner<InsertJob, void>;
+  storedIds: StoredIdsSeen;
   identity: Combiner<IdentityJob, IdentityDone>;
   notify: Combiner<NotifyJob, void>;
 }
@@ -198,8 +199,10 @@ const combiners = new WeakMap<Database, Combiners>();
 function combinersOf(database: Database): Combiners {
   let c = combiners.get(database);
   if (!c) {
+    const storedIds = new StoredIdsSeen();
     c = {
-      insert: new Combiner((ws, jobs) => insertJobs(database, ws, jobs), INSERT_GROUP),
+      storedIds,
+      insert: new Combiner((ws, jobs) => insertJobs(database, ws, jobs, storedIds), INSERT_GROUP),
       identity: new Combiner((_ws, jobs) => applyIdentityJobs(database, jobs)),
       notify: new Combiner((_ws, jobs) => notifyListeners(jobs)),
     };
@@ -242,7 +245,7 @@ const INSERT_GROUP = 16;
  * stored once (the first), as if they had come one after the other; each row keeps its own
  * request's received_at.
  */
-function insertJobs(database: Database, workspaceId: string, jobs: InsertJob[]): Promise<Settled<void>[]> {
+function insertJobs(database: Database, workspaceId: string, jobs: InsertJob[], storedIds: StoredIdsSeen): Promise<Settled<void>[]> {
   return togetherOrEach(jobs, async (group) => {
     const messages: NormalizedMessage[] = [];
     const accountIds: (string | null)[] = [];
@@ -255,10 +258,44 @@ function insertJobs(database: Database, workspaceId: string, jobs: InsertJob[]):
         accountIds.push(job.accountIds[i]);
       });
     }
-    await retryOnConflict(() => repo.insertEvents(execOn(database), { workspaceId, messages, ids: newIds('pev', messages.length), accountIds }));
+    await retryOnConflict(() => storedIds.insert(execOn(database), { workspaceId, messages, ids: newIds('pev', messages.length), accountIds }));
     return group.map(() => undefined);
   });
 }
+
+/**
+ * How a workspace's combined INSERTs meet messageIds already stored. Usually they hold none, and
+ * go without ON CONFLICT (`repo.insertNewEvents`: cheaper per row; a stored one fails the
+ * statement, which then runs again skipping it). Once a statement has met one — a client retrying
+ * its batches, which usually comes in runs — the workspace's next statements skip stored ones
+ * from the start, until QUIET_AFTER_STORED statements in a row have met none: a run of retries
+ * costs one failed statement, not one per statement.
+ */
+export class StoredIdsSeen {
+  /** Per workspace: statements still to run skipping stored messageIds. */
+  private readonly skipping = new Map<string, number>();
+
+  async insert(exec: Exec, input: Parameters<typeof repo.insertEvents>[1]): Promise<number> {
+    const ws = input.workspaceId;
+    if (!this.skipping.has(ws)) {
+      const { inserted, metStored } = await repo.insertNewEvents(exec, input);
+      if (metStored) this.skipping.set(ws, QUIET_AFTER_STORED);
+      return inserted;
+    }
+    const inserted = await repo.insertEvents(exec, input);
+    const left = inserted < input.messages.length ? QUIET_AFTER_STORED : this.skipping.get(ws)! - 1;
+    if (left > 0) this.skipping.set(ws, left);
+    else this.skipping.delete(ws);
+    return inserted;
+  }
+
+  /** Whether the workspace's next statement skips stored messageIds from the start. */
+  skipsStored(workspaceId: string): boolean {
+    return this.skipping.has(workspaceId);
+  }
+}
+
+export const QUIET_AFTER_STORED = 16;
 
 /**
  * The identity jobs of concurrent requests, in arrival order, in ONE transaction (each job as its
