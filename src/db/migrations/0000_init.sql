@@ -309,6 +309,11 @@ CREATE TABLE "contacts" (
 	CONSTRAINT "contacts_account_source" CHECK (("contacts"."account_id" IS NULL) = ("contacts"."account_source" IS NULL) AND ("contacts"."account_source" IS NULL OR "contacts"."account_source" IN ('group', 'api', 'company', 'domain')))
 );
 --> statement-breakpoint
+CREATE TABLE "identity_epochs" (
+	"workspace_id" text PRIMARY KEY NOT NULL,
+	"epoch" bigint NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "account_balances" (
 	"workspace_id" text NOT NULL,
 	"account_id" text NOT NULL,
@@ -903,6 +908,7 @@ ALTER TABLE "contact_aliases" ADD CONSTRAINT "contact_aliases_workspace_id_works
 ALTER TABLE "contact_aliases" ADD CONSTRAINT "contact_aliases_contact_id_contacts_id_fk" FOREIGN KEY ("contact_id") REFERENCES "public"."contacts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "contacts" ADD CONSTRAINT "contacts_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "contacts" ADD CONSTRAINT "contacts_account_id_accounts_id_fk" FOREIGN KEY ("account_id") REFERENCES "public"."accounts"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "identity_epochs" ADD CONSTRAINT "identity_epochs_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "payment_methods" ADD CONSTRAINT "payment_methods_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "payments" ADD CONSTRAINT "payments_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "payments" ADD CONSTRAINT "payments_payment_method_id_payment_methods_id_fk" FOREIGN KEY ("payment_method_id") REFERENCES "public"."payment_methods"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint

@@ -4,6 +4,20 @@ import { instant } from './columns.ts';
 import { workspaces } from './workspaces.ts';
 
 /**
+ * Per workspace, a counter moved by every change to what a group id resolves to: a merge (the
+ * merged account's group id now names the survivor) and an account's external_id set, changed or
+ * removed through the API — in that change's own transaction. Ingestion keeps group id → account
+ * in memory while the counter stands still (modules/accounts `GroupAccounts`), so a batch reads
+ * this one row instead of looking up every group id it carries. No row: 0.
+ */
+export const identityEpochs = pgTable('identity_epochs', {
+  workspaceId: text('workspace_id')
+    .primaryKey()
+    .references(() => workspaces.id),
+  epoch: bigint('epoch', { mode: 'number' }).notNull(),
+});
+
+/**
  * Accounts (companies, `acct_`). `external_id` is the Segment group id. A merged account keeps
  * its row (status 'merged', `merged_into` the survivor) so every lookup by its id still resolves;
  * merges compress chains, so `merged_into` always names a live account.

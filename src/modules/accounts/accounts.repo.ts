@@ -59,6 +59,42 @@ export async function accountsByExternalId(exec: Exec, ws: string, externalIds: 
   return new Map(found.map((r) => [r.external_id, r.id]));
 }
 
+/**
+ * Group ids → live account ids, with the workspace's identity epoch in the same snapshot (see
+ * schema `identityEpochs`): the answer holds for as long as the epoch stays where it is.
+ */
+export async function accountsByExternalIdAt(exec: Exec, ws: string, externalIds: string[]): Promise<{ epoch: number; accounts: Map<string, string> }> {
+  const found = await exec<{ external_id: string | null; id: string | null; epoch: number | string | null }>(
+    `SELECT NULL AS external_id, NULL AS id, (SELECT epoch FROM identity_epochs WHERE workspace_id = $1) AS epoch
+     UNION ALL
+     SELECT keys.k, a.id, NULL FROM ${keySet('$2')},
+            LATERAL (SELECT coalesce(merged_into, id) AS id FROM accounts WHERE workspace_id = $1 AND external_id = keys.k LIMIT 1) a`,
+    [ws, externalIds],
+  );
+  const accounts = new Map<string, string>();
+  let epoch = 0;
+  for (const r of found) {
+    if (r.external_id === null) epoch = Number(r.epoch ?? 0);
+    else accounts.set(r.external_id, r.id!);
+  }
+  return { epoch, accounts };
+}
+
+/** The workspace's identity epoch (schema `identityEpochs`). */
+export async function identityEpoch(exec: Exec, ws: string): Promise<number> {
+  const [r] = await exec<{ epoch: number | string }>('SELECT epoch FROM identity_epochs WHERE workspace_id = $1', [ws]);
+  return Number(r?.epoch ?? 0);
+}
+
+/** Moves the workspace's identity epoch, in the caller's transaction: a group id may now resolve differently. */
+export async function bumpIdentityEpoch(exec: Exec, ws: string): Promise<void> {
+  await exec(
+    `INSERT INTO identity_epochs (workspace_id, epoch) VALUES ($1, 1)
+     ON CONFLICT (workspace_id) DO UPDATE SET epoch = identity_epochs.epoch + 1`,
+    [ws],
+  );
+}
+
 /** The accounts merged into these (their survivors), by id. */
 export async function mergedInto(exec: Exec, ws: string, survivorIds: readonly string[]): Promise<string[]> {
   if (survivorIds.length === 0) return [];

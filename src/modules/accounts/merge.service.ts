@@ -83,6 +83,8 @@ export async function mergeAccounts(ctx: Ctx, sourceId: string, intoId: string):
     );
     // Chains stay one hop long: whatever was merged into the source now points at the survivor.
     await t.exec('UPDATE accounts SET merged_into = $3 WHERE workspace_id = $1 AND merged_into = $2', [ws, sourceId, into]);
+    // The group ids of the source (and of what was merged into it) now name the survivor.
+    await repo.bumpIdentityEpoch(t.exec, ws);
     await t.exec(`UPDATE accounts SET status = 'merged', merged_into = $3, merged_at = $4::timestamptz, updated_at = $4::timestamptz WHERE workspace_id = $1 AND id = $2`, [
       ws,
       sourceId,

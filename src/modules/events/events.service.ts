@@ -136,7 +136,7 @@ async function store(ctx: Ctx, messages: NormalizedMessage[], rejected: Rejectio
   // for the identity calls (serialized per workspace) — both are stored concurrently, and the
   // request answers once both have committed. (On PGlite the statements still run one at a time.)
   if (identityCalls.length && rest.length && rest.every((m) => m.groupId !== null)) {
-    const early = await identity.resolve(exec, ctx, rest);
+    const early = await identity.resolve(exec, ctx, rest, { groupsInMemory: true });
     if (early.missingGroupIds.length === 0) {
       const settled = await Promise.allSettled([applyIdentity(), insertRest(early.accountIds)]);
       for (const s of settled) if (s.status === 'rejected') throw s.reason;
@@ -146,14 +146,14 @@ async function store(ctx: Ctx, messages: NormalizedMessage[], rejected: Rejectio
   }
   if (identityCalls.length) await applyIdentity();
   if (rest.length) {
-    let resolved = await identity.resolve(exec, ctx, rest);
+    let resolved = await identity.resolve(exec, ctx, rest, { groupsInMemory: true });
     if (resolved.missingGroupIds.length) {
       // Unknown group ids (a track with a new context.groupId): their accounts are created under
       // the identity lock (apply creates accounts for the group ids of the messages it is given,
       // and applies only identity calls), then the batch is resolved again.
       const missing = new Set(resolved.missingGroupIds);
       await combiners.identity.submit(ctx.workspaceId, { ctx, identity, apply: rest.filter((m) => m.groupId !== null && missing.has(m.groupId)), insert: [] });
-      resolved = await identity.resolve(exec, ctx, rest);
+      resolved = await identity.resolve(exec, ctx, rest, { groupsInMemory: true });
     }
     await insertRest(resolved.accountIds);
   }

@@ -70,8 +70,16 @@ export interface IdentityPort {
   /**
    * The account of each message (same order), set-based: one query for the whole batch.
    * `missingGroupIds` lists group ids that have no account yet (the caller then runs `apply`).
+   * `groupsInMemory`: group ids may be answered from the process's memory of them, valid while the
+   * workspace's identity epoch stands still (one row read instead of a lookup of each). Not under
+   * the identity lock, where the caller reads what it is about to write.
    */
-  resolve(exec: Exec, ctx: Ctx, messages: readonly NormalizedMessage[]): Promise<{ accountIds: (string | null)[]; missingGroupIds: string[] }>;
+  resolve(
+    exec: Exec,
+    ctx: Ctx,
+    messages: readonly NormalizedMessage[],
+    opts?: { groupsInMemory?: boolean },
+  ): Promise<{ accountIds: (string | null)[]; missingGroupIds: string[] }>;
   /**
    * Inside the ingest transaction: takes the workspace's identity lock (identity writes are
    * serialized per workspace, so concurrent batches cannot deadlock), skips identity messages
