@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Ctx } from '../../src/context.ts';
-import { groupAccountsOf } from '../../src/modules/accounts/identity.service.ts';
+import { GroupAccounts, groupAccountsOf } from '../../src/modules/accounts/identity.service.ts';
 import { execOn, type Exec } from '../../src/modules/events/index.ts';
 import { startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
 
@@ -80,6 +80,32 @@ describe('group ids in memory', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const fresh = await track('g-new');
     assert.ok(fresh && fresh !== a, 'a removed external id no longer names the account');
+  });
+
+  it('interleaved lookups: one that read before a merge and finishes after another read past it keeps nothing', async () => {
+    // Every statement waits until the test answers it, so the two lookups interleave as scripted.
+    const pending: Array<{ text: string; answer: (rows: Record<string, unknown>[]) => void }> = [];
+    const exec: Exec = <T>(text: string) => new Promise<T[]>((resolve) => pending.push({ text, answer: (rows) => resolve(rows as T[]) }));
+    const next = async () => {
+      for (let i = 0; i < 20 && pending.length === 0; i++) await new Promise((r) => setImmediate(r));
+      return pending.shift()!;
+    };
+    const lookupRows = (epoch: number, id: string) => [{ external_id: null, id: null, epoch }, { external_id: 'g', id, epoch: null }];
+    const memory = new GroupAccounts();
+    const a = memory.lookup(exec, 'ws', ['g']);
+    (await next()).answer([{ epoch: 5 }]); // A reads epoch 5
+    const aLookup = await next(); // A looks g up: held back
+    assert.match(aLookup.text, /UNION ALL/);
+    const b = memory.lookup(exec, 'ws', ['g']);
+    (await next()).answer([{ epoch: 6 }]); // a merge committed: B reads epoch 6
+    (await next()).answer(lookupRows(6, 'acct_survivor'));
+    assert.equal((await b).get('g'), 'acct_survivor');
+    aLookup.answer(lookupRows(5, 'acct_merged')); // A's snapshot was taken before the merge
+    assert.equal((await a).get('g'), 'acct_merged', 'A answers what its snapshot saw');
+    const c = memory.lookup(exec, 'ws', ['g']);
+    (await next()).answer([{ epoch: 6 }]);
+    assert.equal((await c).get('g'), 'acct_survivor', 'memory holds the survivor, not what A read before the merge');
+    assert.equal(pending.length, 0, 'answered from memory');
   });
 
   it('another workspace’s memory is its own', async () => {

@@ -76,10 +76,12 @@ export class GroupAccounts {
 
   async lookup(exec: Exec, workspaceId: string, groupIds: string[]): Promise<Map<string, string>> {
     const epoch = await repo.identityEpoch(exec, workspaceId);
-    if (epoch !== this.epoch) {
+    if (epoch > this.epoch) {
       this.held.clear();
       this.epoch = epoch;
     }
+    // A concurrent lookup has moved memory past this one's read: it answers on its own.
+    if (epoch < this.epoch) return (await repo.accountsByExternalIdAt(exec, workspaceId, groupIds)).accounts;
     const out = new Map<string, string>();
     const missing: string[] = [];
     for (const g of groupIds) {
@@ -92,13 +94,11 @@ export class GroupAccounts {
     if (found.epoch !== epoch) {
       // Moved between the two reads: what memory answered may be stale. All of them again, fresh.
       const all = await repo.accountsByExternalIdAt(exec, workspaceId, groupIds);
-      this.held.clear();
-      this.epoch = all.epoch;
-      this.keep(all.accounts);
+      this.keep(all.epoch, all.accounts);
       return all.accounts;
     }
     for (const [g, a] of found.accounts) out.set(g, a);
-    this.keep(found.accounts);
+    this.keep(found.epoch, found.accounts);
     return out;
   }
 
@@ -107,7 +107,16 @@ export class GroupAccounts {
     return this.held.has(groupId);
   }
 
-  private keep(accounts: Map<string, string>): void {
+  /**
+   * Keeps what was read at `epoch`, only if memory is at that epoch then (lookups interleave: one
+   * read before a merge may finish after another that read past it).
+   */
+  private keep(epoch: number, accounts: Map<string, string>): void {
+    if (epoch > this.epoch) {
+      this.held.clear();
+      this.epoch = epoch;
+    }
+    if (epoch !== this.epoch) return;
     if (this.held.size + accounts.size > GROUP_ACCOUNTS_HELD) this.held.clear();
     for (const [g, a] of accounts) this.held.set(g, a);
   }
