@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Ctx } from '../../src/context.ts';
 import { GroupAccounts, groupAccountsOf } from '../../src/modules/accounts/identity.service.ts';
 import { execOn, type Exec } from '../../src/modules/events/index.ts';
-import { startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
+import { postOk, startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
 
 const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });
 
@@ -25,11 +25,7 @@ describe('group ids in memory', () => {
     const [row] = await h.database.query<{ account_id: string | null }>('SELECT account_id FROM product_events WHERE workspace_id = $1 AND message_id = $2', [ws.id, messageId]);
     return row.account_id;
   };
-  const createAccount = async (body: Record<string, unknown>) => {
-    const r = await h.api(ws).post('/v1/accounts', body);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    return r.body.id as string;
-  };
+  const createAccount = async (body: Record<string, unknown>) => (await postOk(h.api(ws), '/v1/accounts', body)).id as string;
 
   before(async () => {
     h = await startHarness();

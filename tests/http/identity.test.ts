@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
+import { postOk, startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
 
 const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` });
 
@@ -27,11 +27,7 @@ describe('identity resolution', () => {
       .account_id;
   const accountsOfUser = async (column: 'user_id' | 'anonymous_id', id: string) =>
     (await h.database.query<{ account_id: string | null }>(`SELECT account_id FROM product_events WHERE workspace_id = $1 AND ${column} = $2`, [ws.id, id])).map((r) => r.account_id);
-  const createAccount = async (body: Record<string, unknown>) => {
-    const r = await h.api(ws).post('/v1/accounts', body);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    return r.body.id as string;
-  };
+  const createAccount = async (body: Record<string, unknown>) => (await postOk(h.api(ws), '/v1/accounts', body)).id as string;
 
   before(async () => {
     h = await startHarness();

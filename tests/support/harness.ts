@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import { openTestDatabase } from '../../src/db/testing.ts';
 import { ManualClock } from '../../src/kernel/clock.ts';
@@ -33,6 +34,13 @@ export interface ApiClient {
   get<T = any>(path: string, headers?: Record<string, string>): Promise<ApiResponse<T>>;
   post<T = any>(path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
   delete<T = any>(path: string, headers?: Record<string, string>): Promise<ApiResponse<T>>;
+}
+
+/** A POST that must answer 200; its body. */
+export async function postOk<T = any>(api: ApiClient, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+  const r = await api.post<T>(path, body, headers);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body;
 }
 
 export async function startHarness(opts: { now?: string } = {}): Promise<Harness> {
