@@ -188,7 +188,6 @@ interface NotifyJob {
 
 interface Combiners {
   insert: Combiner<InsertJob, void>;
-  storedIds: StoredIdsSeen;
   identity: Combiner<IdentityJob, IdentityDone>;
   notify: Combiner<NotifyJob, void>;
 }
@@ -201,7 +200,6 @@ function combinersOf(database: Database): Combiners {
   if (!c) {
     const storedIds = new StoredIdsSeen();
     c = {
-      storedIds,
       insert: new Combiner((ws, jobs) => insertJobs(database, ws, jobs, storedIds), INSERT_GROUP),
       identity: new Combiner((_ws, jobs) => applyIdentityJobs(database, jobs)),
       notify: new Combiner((_ws, jobs) => notifyListeners(jobs)),
@@ -287,11 +285,6 @@ export class StoredIdsSeen {
     if (left > 0) this.skipping.set(ws, left);
     else this.skipping.delete(ws);
     return inserted;
-  }
-
-  /** Whether the workspace's next statement skips stored messageIds from the start. */
-  skipsStored(workspaceId: string): boolean {
-    return this.skipping.has(workspaceId);
   }
 }
 
