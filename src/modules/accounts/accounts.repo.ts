@@ -136,7 +136,11 @@ const ACCOUNT_COLUMNS = {
   externalId: 'external_id',
 } as const;
 
-/** Sets the given fields (undefined = untouched), plus traits/traits_at when given. */
+/**
+ * Sets the given fields (undefined = untouched), plus traits/traits_at when given. Writing
+ * external_id moves the workspace's identity epoch in the same transaction: what a group id names
+ * may have changed (ingestion's group ids in memory, identity.service `GroupAccounts`).
+ */
 export async function updateAccount(
   exec: Exec,
   ws: string,
@@ -162,6 +166,7 @@ export async function updateAccount(
   }
   if (sets.length === 0) return;
   await exec(`UPDATE accounts SET ${sets.join(', ')}, updated_at = $3::timestamptz WHERE workspace_id = $1 AND id = $2`, params);
+  if (patch.externalId !== undefined) await bumpIdentityEpoch(exec, ws);
 }
 
 export async function listAccountRows(

@@ -87,8 +87,6 @@ export async function updateAccount(ctx: Ctx, id: string, input: AccountInput): 
       if (holder) throw new AppError({ code: 'external_id_taken', message: `Account ${holder} already has the external id '${fields.externalId}'.`, param: 'external_id' });
     }
     await repo.updateAccount(t.exec, ctx.workspaceId, live, fields, ctx.asOf);
-    // Its old group id no longer names it, its new one does: ingestion's group ids in memory are stale.
-    if (fields.externalId !== undefined && fields.externalId !== before.externalId) await repo.bumpIdentityEpoch(t.exec, ctx.workspaceId);
     if (domains) {
       await assertDomainsFree(t, live, domains);
       const removed = before.domains.filter((d) => !domains.includes(d));
