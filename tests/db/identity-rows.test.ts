@@ -66,7 +66,7 @@ describe('identity calls are applied with staged rows', () => {
         return original.apply(this, args);
       };
       try {
-        await identityResolver.apply(tx, ctx(), messages);
+        await identityResolver.apply(tx, [{ ctx: ctx(), messages }]);
       } finally {
         if (own) client.query = original;
         else delete (client as { query?: unknown }).query;

@@ -356,14 +356,15 @@ export async function addActivity(exec: Exec, ws: string, id: string, a: Activit
 }
 
 /** Several activity rows in one statement (same rules as addActivity: a known dedupe key is skipped). */
-export async function addActivities(exec: Exec, ws: string, items: readonly { id: string; input: ActivityInput }[], at: Date): Promise<void> {
+/** Timeline items in one statement; each is created at its own `at` when it has one (else `at`). */
+export async function addActivities(exec: Exec, ws: string, items: readonly { id: string; input: ActivityInput; at?: Date }[], at: Date): Promise<void> {
   if (!items.length) return;
-  const rows = items.map(({ id, input: a }) => [id, a.accountId, a.type, a.kind, a.summary, a.data, a.occurredAt.toISOString(), a.dedupeKey ?? null]);
+  const rows = items.map(({ id, input: a, at: own }) => [id, a.accountId, a.type, a.kind, a.summary, a.data, a.occurredAt.toISOString(), a.dedupeKey ?? null, (own ?? at).toISOString()]);
   await exec(
     `INSERT INTO account_activity (id, workspace_id, account_id, type, kind, summary, data, occurred_at, dedupe_key, created_at)
-     SELECT r->>0, $1, r->>1, r->>2, r->>3, r->>4, r->5, (r->>6)::timestamptz, r->>7, $2::timestamptz FROM jsonb_array_elements($3::jsonb) AS r
+     SELECT r->>0, $1, r->>1, r->>2, r->>3, r->>4, r->5, (r->>6)::timestamptz, r->>7, (r->>8)::timestamptz FROM jsonb_array_elements($2::jsonb) AS r
      ON CONFLICT (workspace_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING`,
-    [ws, at.toISOString(), JSON.stringify(rows)],
+    [ws, JSON.stringify(rows)],
   );
 }
 

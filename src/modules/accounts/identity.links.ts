@@ -39,7 +39,8 @@ export interface TxCtx {
  * statements each, the UPDATE with its rollup CTEs ~3 ms on PGlite).
  */
 export interface DeferredWrites {
-  activities: { id: string; input: repo.ActivityInput }[];
+  /** Each with the instant, actor and request of the command that collected it (`t.ctx` then). */
+  activities: { id: string; input: repo.ActivityInput; at: Date }[];
   audits: AuditInput[];
   events: EventInput[];
   attach: { contactId: string; userId: string | null; accountId: string }[];
@@ -61,12 +62,12 @@ export async function flushDeferred(t: TxCtx): Promise<void> {
 }
 
 async function audit(t: TxCtx, entry: AuditInput): Promise<void> {
-  if (t.deferred) t.deferred.audits.push(entry);
+  if (t.deferred) t.deferred.audits.push({ ...entry, of: t.ctx });
   else await recordAudit(t.tx, t.ctx, entry);
 }
 
 async function emit(t: TxCtx, type: string, data: Record<string, unknown>): Promise<void> {
-  if (t.deferred) t.deferred.events.push({ type, data });
+  if (t.deferred) t.deferred.events.push({ type, data, at: t.ctx.asOf });
   else await publish(t.tx, t.ctx, type, data);
 }
 
@@ -92,7 +93,7 @@ const lockedIn = new WeakMap<Db, Set<string>>();
 const SOURCE_LABEL: Record<LinkSource, string> = { group: 'group call', api: 'API', company: 'traits.company.id', domain: 'email domain' };
 
 export async function activity(t: TxCtx, a: repo.ActivityInput): Promise<void> {
-  if (t.deferred) t.deferred.activities.push({ id: newId('actv'), input: a });
+  if (t.deferred) t.deferred.activities.push({ id: newId('actv'), input: a, at: t.ctx.asOf });
   else await repo.addActivity(t.exec, t.ctx.workspaceId, newId('actv'), a, t.ctx.asOf);
 }
 

@@ -49,13 +49,18 @@ export class IdentityRows {
 
   private readonly exec: Exec;
   private readonly ws: string;
-  /** The application's instant (`ctx.asOf`): created_at / updated_at of what it writes. */
-  private readonly at: Date;
+  /** The instant of the command being applied (`ctx.asOf`): created_at / updated_at of what it stages. */
+  private at: Date;
 
   constructor(opts: { exec: Exec; workspaceId: string; at: Date }) {
     this.exec = opts.exec;
     this.ws = opts.workspaceId;
     this.at = opts.at;
+  }
+
+  /** What is staged from now on is written at `at` (an application of several requests' calls moves it per call). */
+  setInstant(at: Date): void {
+    this.at = at;
   }
 
   /**

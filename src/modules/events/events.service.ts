@@ -291,54 +291,80 @@ export class StoredIdsSeen {
 export const QUIET_AFTER_STORED = 16;
 
 /**
- * The identity jobs of concurrent requests, in arrival order, in ONE transaction (each job as its
- * request alone would: apply, then resolve and insert its identity calls — a later job sees the
- * earlier ones' rows, so a messageId sent twice is applied once).
+ * The identity jobs of concurrent requests, in arrival order, in ONE transaction and ONE
+ * application: their calls applied together (IdentityPort.apply, each on behalf of its own
+ * request), their late rows resolved again together, and their identity calls resolved and stored
+ * by one INSERT — as one request carrying all of them would. A messageId in two of the jobs is
+ * applied and stored once, from the first. Under the ingest bench's load, ~3 requests' jobs meet
+ * in a transaction (637 jobs in 210 transactions, pg_stat_statements): the ~12 statements of an
+ * application are sent once per transaction instead of once per job.
  */
 function applyIdentityJobs(database: Database, jobs: IdentityJob[]): Promise<Settled<IdentityDone>[]> {
   return togetherOrEach(jobs, (group) =>
     retryOnConflict(() =>
       database.db.transaction(async (tx) => {
         const out: IdentityDone[] = [];
-        for (const job of group) out.push(await applyIdentityJob(tx, job));
+        // (Every caller passes the same port; jobs of different ports would each get their own application.)
+        for (let i = 0; i < group.length; ) {
+          let j = i + 1;
+          while (j < group.length && group[j].identity === group[i].identity) j++;
+          out.push(...(await applyTogether(tx, group.slice(i, j))));
+          i = j;
+        }
         return out;
       }),
     ),
   );
 }
 
-async function applyIdentityJob(tx: Db, job: IdentityJob): Promise<IdentityDone> {
-  const { ctx } = job;
-  await job.identity.apply(tx, ctx, job.apply);
+async function applyTogether(tx: Db, jobs: IdentityJob[]): Promise<IdentityDone[]> {
+  const { identity, ctx } = jobs[0];
+  // Every job's part, even an empty one: the application takes the identity lock the rechecks need.
+  await identity.apply(
+    tx,
+    jobs.map((job) => ({ ctx: job.ctx, messages: job.apply })),
+  );
   const exec = execIn(tx);
-  const attached = job.recheck?.length ? await attachLateLinks(exec, job, job.recheck) : [];
-  if (job.insert.length === 0) return { accountIds: attached };
-  const resolved = await job.identity.resolve(exec, ctx, job.insert);
-  await repo.insertEvents(exec, { workspaceId: ctx.workspaceId, messages: job.insert, ids: newIds('pev', job.insert.length), accountIds: resolved.accountIds });
-  return { accountIds: [...resolved.accountIds, ...attached] };
+  const rechecked = jobs.flatMap((job) => job.recheck ?? []);
+  const attachedTo = rechecked.length ? await attachLateLinks(exec, ctx, identity, rechecked) : [];
+  const inserts = firstPerMessageId(jobs.flatMap((job) => job.insert));
+  const accountOf = new Map<string, string | null>();
+  if (inserts.length) {
+    const resolved = await identity.resolve(exec, ctx, inserts);
+    await repo.insertEvents(exec, { workspaceId: ctx.workspaceId, messages: inserts, ids: newIds('pev', inserts.length), accountIds: resolved.accountIds });
+    inserts.forEach((m, i) => accountOf.set(m.messageId, resolved.accountIds[i]));
+  }
+  let k = 0;
+  return jobs.map((job) => {
+    const attached = attachedTo.slice(k, (k += job.recheck?.length ?? 0)).filter((a): a is string => a !== null);
+    return { accountIds: [...job.insert.map((m) => accountOf.get(m.messageId) ?? null), ...new Set(attached)] };
+  });
 }
 
 /**
- * Rows a request stored without an account, resolved again under the workspace's identity lock
+ * Rows requests stored without an account, resolved again under the workspace's identity lock
  * (held by the caller): a concurrent request's identify or group call may have linked their user
  * after this request resolved them, and attached the user's unmatched events before these rows
  * were committed — they would stay unmatched. Under the lock, that transaction has committed (its
  * link is seen here) or has not begun (it will see these rows). The users now linked get their
- * unmatched events attached, as a link attaches them. Returns the accounts that received events.
+ * unmatched events attached, as a link attaches them. Returns, for each message, the account its
+ * user's events were attached to (null: none).
  */
-async function attachLateLinks(exec: Exec, job: IdentityJob, messages: readonly NormalizedMessage[]): Promise<string[]> {
-  const again = await job.identity.resolve(exec, job.ctx, messages);
+async function attachLateLinks(exec: Exec, ctx: Ctx, identity: IdentityPort, messages: readonly NormalizedMessage[]): Promise<(string | null)[]> {
+  const again = await identity.resolve(exec, ctx, messages);
   const byUserId: [string, string][] = [];
   const byAnonymousId: [string, string][] = [];
-  messages.forEach((m, i) => {
+  const attachedTo = messages.map((m, i) => {
     const account = again.accountIds[i];
-    if (!account) return;
+    if (!account) return null;
     if (m.userId) byUserId.push([m.userId, account]);
     else if (m.anonymousId) byAnonymousId.push([m.anonymousId, account]);
+    else return null;
+    return account;
   });
-  if (byUserId.length + byAnonymousId.length === 0) return [];
-  await repo.attachUnmatchedEvents(exec, { workspaceId: job.ctx.workspaceId, byUserId, byAnonymousId });
-  return [...new Set([...byUserId, ...byAnonymousId].map(([, a]) => a))];
+  if (byUserId.length + byAnonymousId.length === 0) return attachedTo;
+  await repo.attachUnmatchedEvents(exec, { workspaceId: ctx.workspaceId, byUserId, byAnonymousId });
+  return attachedTo;
 }
 
 /**

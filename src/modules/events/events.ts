@@ -85,9 +85,16 @@ export interface IdentityPort {
    * serialized per workspace, so concurrent batches cannot deadlock), skips identity messages
    * already stored (a retried batch), creates accounts for unknown group ids, then applies
    * identify/group/alias messages in order (contacts, traits, links, memberships, and the
-   * retroactive attachment of the user's unmatched events). Idempotent.
+   * retroactive attachment of the user's unmatched events). Idempotent. Several requests' parts
+   * (one workspace, in arrival order) are applied as one, each call on behalf of its own request.
    */
-  apply(tx: Db, ctx: Ctx, messages: readonly NormalizedMessage[]): Promise<void>;
+  apply(tx: Db, parts: readonly ApplyPart[]): Promise<void>;
+}
+
+/** A request's messages for IdentityPort.apply, with the request's context (instant, actor, request id). */
+export interface ApplyPart {
+  ctx: Ctx;
+  messages: readonly NormalizedMessage[];
 }
 
 /** One stored product event as other modules read it. */

@@ -28,6 +28,12 @@ export interface AuditInput {
   entityId: string;
   before?: unknown;
   after?: unknown;
+  /**
+   * The command the entry belongs to, when one statement writes the entries of several
+   * (ingestion applies the identity calls of concurrent requests together): its actor, request
+   * and instant. Default: the `ctx` the entries are recorded with.
+   */
+  of?: Pick<Ctx, 'actor' | 'requestId' | 'asOf'>;
 }
 
 /** One audit row per mutation, written in the mutation's own transaction. */
@@ -39,18 +45,18 @@ export async function recordAudit(tx: Db, ctx: Ctx, entry: AuditInput): Promise<
 export async function recordAudits(tx: Db, ctx: Ctx, entries: readonly AuditInput[]): Promise<void> {
   if (!entries.length) return;
   await tx.insert(auditLog).values(
-    entries.map((entry) => ({
+    entries.map(({ of = ctx, ...entry }) => ({
       id: newId('aud'),
       workspaceId: ctx.workspaceId,
-      actorType: ctx.actor.type,
-      actorId: ctx.actor.id ?? null,
+      actorType: of.actor.type,
+      actorId: of.actor.id ?? null,
       action: entry.action,
       entityType: entry.entityType,
       entityId: entry.entityId,
       before: (entry.before ?? null) as never,
       after: (entry.after ?? null) as never,
-      requestId: ctx.requestId ?? null,
-      createdAt: ctx.asOf,
+      requestId: of.requestId ?? null,
+      createdAt: of.asOf,
     })),
   );
 }
