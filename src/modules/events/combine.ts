@@ -15,35 +15,42 @@ interface Waiting<I, R> {
   reject: (e: unknown) => void;
 }
 
+/** A key's items waiting for a run, and its runs in flight. */
+interface KeyState<I, R> {
+  queue: Waiting<I, R>[];
+  running: number;
+}
+
 export class Combiner<I, R> {
-  private readonly queues = new Map<string, Waiting<I, R>[]>();
+  private readonly keys = new Map<string, KeyState<I, R>>();
 
   /**
    * @param run processes a group in submission order; returns one settlement per item.
    * @param maxGroup upper bound on the items of one run (the rest waits for the next).
+   * @param concurrency runs of one key in flight at most (default 1). With 2, an item arriving
+   *   while one run is in flight starts a second at once; items arriving while both are in flight
+   *   go together into whichever ends first.
    */
   constructor(
     private readonly run: (key: string, items: I[]) => Promise<Settled<R>[]>,
     private readonly maxGroup = 64,
+    private readonly concurrency = 1,
   ) {}
 
   submit(key: string, item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const queue = this.queues.get(key);
-      if (queue) {
-        queue.push({ item, resolve, reject });
-        return;
-      }
-      const fresh: Waiting<I, R>[] = [{ item, resolve, reject }];
-      this.queues.set(key, fresh);
-      void this.drain(key, fresh);
+      let state = this.keys.get(key);
+      if (!state) this.keys.set(key, (state = { queue: [], running: 0 }));
+      state.queue.push({ item, resolve, reject });
+      if (state.running < this.concurrency) void this.drain(key, state);
     });
   }
 
-  private async drain(key: string, queue: Waiting<I, R>[]): Promise<void> {
+  private async drain(key: string, state: KeyState<I, R>): Promise<void> {
+    state.running++;
     try {
-      while (queue.length) {
-        const group = queue.splice(0, this.maxGroup);
+      while (state.queue.length) {
+        const group = state.queue.splice(0, this.maxGroup);
         let settled: Settled<R>[];
         try {
           settled = await this.run(key, group.map((w) => w.item));
@@ -57,7 +64,8 @@ export class Combiner<I, R> {
         });
       }
     } finally {
-      this.queues.delete(key);
+      state.running--;
+      if (state.running === 0 && state.queue.length === 0) this.keys.delete(key);
     }
   }
 }
