@@ -63,8 +63,19 @@ export function parseInstant(s: string): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+/**
+ * `d.toISOString()` (2026-01-15T12:00:00.000Z), built from the UTC fields for the years 1000–9999
+ * and by toISOString otherwise (an invalid date still throws its RangeError). V8's own goes
+ * through printf: ~0.4–0.6 µs a call on this machine against ~0.18, and ingestion writes three per
+ * event (timestamp, sentAt, receivedAt).
+ */
 export function iso(d: Date): string {
-  return d.toISOString();
+  const y = d.getUTCFullYear();
+  if (!(y >= 1000 && y <= 9999)) return d.toISOString();
+  return `${y}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}T${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}.${pad3(d.getUTCMilliseconds())}Z`;
 }
 
 /** Whole UTC days in [a, b). */

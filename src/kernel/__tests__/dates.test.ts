@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { addDuration, addMonths, daysInMonth, parseDuration, parseInstant } from '../dates.ts';
+import { addDuration, addMonths, daysInMonth, iso, parseDuration, parseInstant } from '../dates.ts';
 import { ManualClock } from '../clock.ts';
 
 const d = (s: string) => new Date(s);
@@ -73,5 +73,22 @@ describe('ManualClock', () => {
         assert.equal(c.now().getTime() - t0, steps.reduce((a, b) => a + b, 0));
       }),
     );
+  });
+});
+
+describe('iso', () => {
+  it('is toISOString for every instant, the years 1000–9999 built by hand and the others not (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: Date.UTC(1000, 0, 1), max: Date.UTC(10000, 0, 1) - 1 }), fc.integer({ min: -8.64e15, max: 8.64e15 })), (ms) => {
+        const d = new Date(ms);
+        assert.equal(iso(d), d.toISOString());
+      }),
+      { numRuns: 5000 },
+    );
+    // The edges of the hand-built range, padding, and the year 10000.
+    for (const ms of [Date.UTC(1000, 0, 1), Date.UTC(999, 11, 31, 23, 59, 59, 999), Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(10000, 0, 1), Date.UTC(2026, 0, 5, 3, 4, 5, 7), 0]) {
+      assert.equal(iso(new Date(ms)), new Date(ms).toISOString());
+    }
+    assert.throws(() => iso(new Date(NaN)), RangeError);
   });
 });

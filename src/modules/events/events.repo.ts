@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { toDate } from '../../db/sql.ts';
+import { iso } from '../../kernel/dates.ts';
 import { moveRollupsCtes, rollupCtes, rollupSourceReturning } from '../metering/index.ts';
 import type { Exec, MessageType, NormalizedMessage, ProductEvent, UnmatchedIdentity } from './events.ts';
 
@@ -125,12 +126,12 @@ async function insertRows(exec: Exec, input: InsertInput, skipStored: boolean): 
       m.anonymousId,
       m.groupId,
       input.accountIds[i],
-      m.timestamp.toISOString(),
-      m.sentAt ? m.sentAt.toISOString() : null,
+      iso(m.timestamp),
+      m.sentAt ? iso(m.sentAt) : null,
       m.properties,
       m.traits,
       m.context,
-      m.receivedAt.toISOString(),
+      iso(m.receivedAt),
     ];
   }
   const kind = mayBeMetered(input.messages, input.accountIds) ? INSERT_STATEMENTS.metered : INSERT_STATEMENTS.unmetered;
