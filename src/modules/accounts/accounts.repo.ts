@@ -355,8 +355,10 @@ export async function addActivity(exec: Exec, ws: string, id: string, a: Activit
   );
 }
 
-/** Several activity rows in one statement (same rules as addActivity: a known dedupe key is skipped). */
-/** Timeline items in one statement; each is created at its own `at` when it has one (else `at`). */
+/**
+ * Several activity rows in one statement (same rules as addActivity: a known dedupe key is
+ * skipped); each is created at its own `at` when it has one, else at `at`.
+ */
 export async function addActivities(exec: Exec, ws: string, items: readonly { id: string; input: ActivityInput; at?: Date }[], at: Date): Promise<void> {
   if (!items.length) return;
   const rows = items.map(({ id, input: a, at: own }) => [id, a.accountId, a.type, a.kind, a.summary, a.data, a.occurredAt.toISOString(), a.dedupeKey ?? null, (own ?? at).toISOString()]);

@@ -332,10 +332,7 @@ function applyIdentityJobs(database: Database, jobs: IdentityJob[]): Promise<Set
 async function applyTogether(tx: Db, jobs: IdentityJob[]): Promise<IdentityDone[]> {
   const { identity, ctx } = jobs[0];
   // Every job's part, even an empty one: the application takes the identity lock the rechecks need.
-  await identity.apply(
-    tx,
-    jobs.map((job) => ({ ctx: job.ctx, messages: job.apply })),
-  );
+  await identity.apply(tx, jobs.map((job) => ({ ctx: job.ctx, messages: job.apply })));
   const exec = execIn(tx);
   const rechecked = jobs.flatMap((job) => job.recheck ?? []);
   const attachedTo = rechecked.length ? await attachLateLinks(exec, ctx, identity, rechecked) : [];
