@@ -7,9 +7,9 @@
 import type net from 'node:net';
 import { requestIds } from '../request-ids.ts';
 import { AnswerCache } from './answers.ts';
-import { parseRequest } from './parse.ts';
+import { Connection, type ConnectionDeps } from './connection.ts';
 import type { ChildConfig, ToChild, ToParent } from './protocol.ts';
-import { adoptHandle, detachHandle, stopReading } from './sockets.ts';
+import { adoptHandle, detachHandle } from './sockets.ts';
 
 const cfg = JSON.parse(process.argv[2]) as ChildConfig;
 const send = (m: ToParent, handle?: unknown) => {
@@ -47,127 +47,24 @@ function response(body: string): string {
   );
 }
 
-interface Slot {
-  raw: Buffer;
-  done: boolean;
-  body?: string;
-}
-
-/**
- * One handed-over connection. Requests are read in order; a check whose answer is kept is
- * written at once, one that is not waits for its ask; responses go out in request order. The
- * first request that is not a plain check, or a check the API process must answer itself (an
- * error), hands the connection back with the bytes of every request from it on, once the
- * responses before it are written — from then on the connection is the API process's.
- */
-class Connection {
-  private buf: Buffer;
-  private readonly slots: Slot[] = [];
-  private handingBack = false;
-  /** Responses written and not yet handed to the kernel. */
-  private unflushed = 0;
-
-  constructor(private readonly socket: net.Socket, head: Buffer) {
-    this.buf = Buffer.alloc(0);
-    socket.setNoDelay(true);
-    socket.setTimeout(cfg.keepAliveTimeoutMs, () => socket.destroy());
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => connections.delete(this));
-    socket.on('data', this.onData);
-    connections.add(this);
-    this.onData(head);
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    let off = 0;
-    let out = '';
-    while (!this.handingBack) {
-      const r = parseRequest(this.buf, off);
-      if (r.kind === 'incomplete') break;
-      if (r.kind === 'other') {
-        this.handingBack = true;
-        break;
-      }
-      const raw = this.buf.subarray(off, r.end);
-      off = r.end;
-      const body = cache.now(r);
-      if (body !== undefined && !this.slots.length) {
-        out += response(body);
-        continue;
-      }
-      const slot: Slot = { raw, done: body !== undefined, body };
-      this.slots.push(slot);
-      if (!slot.done) {
-        cache.get(r).then((b) => {
-          slot.done = true;
-          slot.body = b;
-          this.drain();
-        });
-      }
-    }
-    this.buf = this.buf.subarray(off);
-    if (out) this.write(out);
-    if (this.handingBack || closing) this.drain();
-  };
-
-  /**
-   * Writes responses; a connection is handed back only once they have all reached the kernel (the
-   * other process writes next). A client that does not read its responses stops being read.
-   */
-  private write(out: string): void {
-    this.unflushed++;
-    const flowing = this.socket.write(out, () => {
-      this.unflushed--;
-      if (this.handingBack && !this.unflushed) this.drain();
-    });
-    if (!flowing && !this.handingBack) {
-      this.socket.pause();
-      this.socket.once('drain', this.resume);
-    }
-  }
-
-  private readonly resume = (): void => {
-    if (!this.handingBack) this.socket.resume();
-  };
-
-  /** Writes the answers due in order; hands the connection back, or ends it when closing, once nothing is ahead. */
-  drain(): void {
-    let out = '';
-    while (this.slots.length && this.slots[0].done) {
-      const s = this.slots[0];
-      if (s.body === undefined) {
-        this.handingBack = true;
-        break;
-      }
-      out += response(s.body);
-      this.slots.shift();
-    }
-    if (out) this.write(out);
-    if (this.handingBack && !this.unflushed && (!this.slots.length || (this.slots[0].done && this.slots[0].body === undefined))) this.handBack();
-    else if (closing && !this.slots.length) this.socket.end();
-  }
-
-  private handBack(): void {
-    if (this.socket.destroyed) return;
-    this.socket.removeListener('data', this.onData);
-    this.socket.removeListener('drain', this.resume);
-    const rest = stopReading(this.socket);
-    const head = Buffer.concat([...this.slots.map((s) => s.raw), this.buf, ...rest]);
-    connections.delete(this);
-    this.socket.removeAllListeners('close');
-    this.socket.removeAllListeners('error');
-    const handle = detachHandle(this.socket);
+const deps: ConnectionDeps = {
+  cache,
+  response,
+  handOver(socket: net.Socket, head: Buffer) {
+    const handle = detachHandle(socket);
     if (handle) send({ t: 'conn', head }, handle);
-  }
-}
+  },
+  closing: () => closing,
+  keepAliveTimeoutMs: cfg.keepAliveTimeoutMs,
+  connections,
+};
 
 process.on('message', (m: ToChild, handle?: unknown) => {
   switch (m.t) {
     case 'conn':
       if (!handle) break;
       if (closing) adoptHandle(handle).destroy();
-      else new Connection(adoptHandle(handle), m.head);
+      else new Connection(adoptHandle(handle), m.head, deps);
       break;
     case 'answers':
       cache.answered(m.answers);
