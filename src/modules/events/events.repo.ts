@@ -1,8 +1,19 @@
 import { createHash } from 'node:crypto';
 import { toDate } from '../../db/sql.ts';
-import { iso } from '../../kernel/dates.ts';
 import { moveRollupsCtes, rollupCtes, rollupSourceReturning } from '../metering/index.ts';
 import type { Exec, MessageType, NormalizedMessage, ProductEvent, UnmatchedIdentity } from './events.ts';
+
+/**
+ * An instant sent as milliseconds since the epoch (a JSON number; null stays null), exactly: whole
+ * seconds through to_timestamp (exact for integers below 2^53) plus the milliseconds as an
+ * interval — a float of seconds with a fraction would be off by microseconds in far years. Why not
+ * ISO text: parsing it (timestamptz_in) was ~0.8–1.2 µs of database CPU per row for the three
+ * instants of a row, against ~0.1–0.4 for this (one connection, 8,000 rows per statement, three
+ * rounds); the server no longer formats them (~0.6 µs per event), and the parameter is ~39 bytes
+ * shorter per row. (Integer division and remainder both truncate toward zero, so a negative count
+ * — before 1970: a sentAt may be — adds up the same way.)
+ */
+const fromEpochMs = (text: string) => `(to_timestamp(((${text})::int8 / 1000)::float8) + ((${text})::int8 % 1000) * interval '1 millisecond')`;
 
 /**
  * The batch's rows, read from the one jsonb parameter ($2) by index. With `skipStored`, a
@@ -12,7 +23,7 @@ import type { Exec, MessageType, NormalizedMessage, ProductEvent, UnmatchedIdent
 const insertRowsSql = (skipStored: boolean) => `INSERT INTO product_events (id, workspace_id, message_id, type, event, user_id, anonymous_id, group_id, account_id,
                                    timestamp, received_at, sent_at, properties, traits, context)
        SELECT e->>0, $1, e->>1, e->>2, e->>3, e->>4, e->>5, e->>6, e->>7,
-              (e->>8)::timestamptz, (e->>13)::timestamptz, (e->>9)::timestamptz,
+              ${fromEpochMs('e->>8')}, ${fromEpochMs('e->>13')}, ${fromEpochMs('e->>9')},
               nullif(e->10, 'null'::jsonb), nullif(e->11, 'null'::jsonb), nullif(e->12, 'null'::jsonb)
        FROM (SELECT $2::jsonb -> generate_series(0, jsonb_array_length($2::jsonb) - 1) AS e) AS batch${
          skipStored ? `
@@ -126,12 +137,12 @@ async function insertRows(exec: Exec, input: InsertInput, skipStored: boolean): 
       m.anonymousId,
       m.groupId,
       input.accountIds[i],
-      iso(m.timestamp),
-      m.sentAt ? iso(m.sentAt) : null,
+      m.timestamp.getTime(),
+      m.sentAt ? m.sentAt.getTime() : null,
       m.properties,
       m.traits,
       m.context,
-      iso(m.receivedAt),
+      m.receivedAt.getTime(),
     ];
   }
   const kind = mayBeMetered(input.messages, input.accountIds) ? INSERT_STATEMENTS.metered : INSERT_STATEMENTS.unmetered;
