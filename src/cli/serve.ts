@@ -6,6 +6,7 @@ import { GC_LOG_ENV, startGcLog } from './bench/gc-log.ts';
 import { dbConfig, explain, fail, openConfigured } from './config.ts';
 import { DEFAULT_DEMO_ACCOUNTS, DEFAULT_DEMO_MONTHS, seedDemo, summaryLines, type SeedResult } from './demo.ts';
 import { demoCredentialsFile } from './demo-workspace.ts';
+import { startedByNpmScript, watchParent } from './parent-watch.ts';
 
 export interface ServeOptions {
   port?: string;
@@ -48,18 +49,20 @@ export async function serve(opts: ServeOptions): Promise<void> {
 
   let checks: CheckProcess | undefined;
   let shuttingDown = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (why: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    log(`tandem: ${signal} received, shutting down`);
+    log(`tandem: ${why}, shutting down`);
     await checks?.close().catch(() => undefined);
     await stopMaintenance();
     await tandem.close().catch(() => undefined);
     await database.close().catch(() => undefined);
     process.exit(0);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT received'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM received'));
+  // `npm start`: a SIGTERM to npm stops the shell npm started the server with, not the server (parent-watch.ts).
+  if (startedByNpmScript()) watchParent({ onGone: () => void shutdown('the npm process that started it is gone') });
 
   // `npm start`: the demo company is built (first start) or found (later starts) before the
   // server listens, so the URL printed below already shows it; the build has the database alone.
