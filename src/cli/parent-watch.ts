@@ -7,7 +7,8 @@
  * the data directory and the port. So, under npm (which sets `npm_lifecycle_event` for its
  * scripts), the server watches its parent pid and shuts down as for SIGTERM when it changes (an
  * orphan is re-parented on Linux and macOS; on Windows the pid stays and this never fires).
- * Ctrl-C, systemd and Docker signal the whole process group and never needed it.
+ * Ctrl-C (the terminal signals the whole process group) and systemd (the whole cgroup) never
+ * needed it. A container's stop signals its first process only: run `tandem serve` itself there.
  */
 export interface ParentWatch {
   stop(): void;
