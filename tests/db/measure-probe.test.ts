@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Database } from '../../src/db/client.ts';
 import { openTestDatabase } from '../../src/db/testing.ts';
 import { aggregateSpecs, DEFAULT_MODEL, EVENTS, measure, measureBulk, ModelConfigSchema } from '../../src/modules/scoring/index.ts';
+import { execOn } from '../../src/modules/events/index.ts';
+import { measureSliced, SLICE_MIN_ACCOUNTS } from '../../src/modules/scoring/scoring.sql.ts';
 import { explained, rowsRead, scansOf } from '../support/plans.ts';
 
 /**
@@ -84,5 +86,20 @@ describe('a few accounts are measured from their own events', () => {
     await db.query('ANALYZE product_events');
     const result = await measureAndCheck(['acct_42', 'acct_42', 'acct_199'], 2);
     assert.equal(result.size, 2);
+  });
+  it('a large batch measured in two halves at once: the figures of one query, and how long the halves overlapped', async () => {
+    const ids = Array.from({ length: 2 * SLICE_MIN_ACCOUNTS }, (_, i) => `acct_${i}`); // half of them without events
+    const one = await measure(execOn(db), { workspaceId: 'ws_busy', asOf, specs, accountIds: ids });
+    // A process clock that moves 100 ms at every reading: the halves start at 0 and 100 and end at 200 and 300,
+    // in either order: 400 ms of measuring over a span of 300, so they overlapped for 100.
+    let ticks = 0;
+    const now = () => 100 * ticks++;
+    const sliced = await measureSliced(db, { workspaceId: 'ws_busy', asOf, specs, accountIds: ids }, now);
+    assert.equal(sliced.aggregates.size, ACCOUNTS);
+    assert.deepEqual([...sliced.aggregates.keys()].sort(), [...one.keys()].sort());
+    for (const a of one.keys()) assert.deepEqual(sliced.aggregates.get(a), one.get(a), a);
+    // PGlite has one connection: one query, nothing overlaps, no clock reading.
+    assert.equal(sliced.overlapMs, db.kind === 'postgres' ? 100 : 0);
+    assert.equal(ticks, db.kind === 'postgres' ? 4 : 0);
   });
 });

@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { flushDirty, scheduleRescore, useFirmographicsProvider, type CompanyProfile, type FirmographicsProvider } from '../../src/modules/scoring/index.ts';
 import { execOn } from '../../src/modules/events/index.ts';
 import { holdAccounts } from '../../src/modules/scoring/work.repo.ts';
+import { SLICE_MIN_ACCOUNTS } from '../../src/modules/scoring/scoring.sql.ts';
+import { HOT_REST_FACTOR } from '../../src/modules/scoring/schedule.ts';
 import { startHarness, type Harness, type TestWorkspace } from '../support/harness.ts';
 import type { JobContext } from '../../src/jobs/registry.ts';
 
@@ -150,6 +152,37 @@ describe('scoring freshness', () => {
     assert.equal(await flushDirty(ctxAt(until)), 1);
     assert.deepEqual(await dirty(), []);
     assert.deepEqual(await flushJobs(), [], 'nothing left waiting');
+  });
+
+  it("a batch measured in two halves at once is charged both halves' time: its rest counts the overlap", async () => {
+    const ws = await h.workspace({ sandbox: false });
+    const t0 = new Date('2026-01-15T16:00:00.000Z');
+    // A process clock that moves 100 ms at every reading.
+    let ticks = 0;
+    const clock = { now: () => new Date(t0.getTime() + 100 * ticks++) };
+    const ctxAt = (asOf: Date) => ({ deps: { ...h.tandem.deps, clock }, workspaceId: ws.id, asOf, actor: { type: 'system' as const } });
+    // Enough accounts for the measure to be sliced on PostgreSQL (PGlite: one query, nothing overlaps).
+    const ids = Array.from({ length: 2 * SLICE_MIN_ACCOUNTS }, (_, i) => `acct_${String(i).padStart(3, '0')}`);
+    const mark = async (asOf: Date) => {
+      await scheduleRescore(h.database.db, { workspaceId: ws.id, accountIds: ids, asOf });
+      await h.database.query(`DELETE FROM jobs WHERE workspace_id = $1`, [ws.id]);
+    };
+    await mark(t0);
+    assert.equal(await flushDirty(ctxAt(new Date(t0.getTime() + 200))), ids.length);
+    // Rescored again soon after (events after the first batch, on the clock it ran by): hot, all of
+    // them, and held until the release this batch sets.
+    const second = new Date(clock.now().getTime() + 100);
+    await mark(second);
+    const asOf = new Date(second.getTime() + 200);
+    assert.equal(await flushDirty(ctxAt(asOf)), ids.length);
+    const [hold] = await h.database.query<{ until: Date; rescored_at: Date }>('SELECT until, rescored_at FROM scoring_holds WHERE workspace_id = $1 AND account_id = $2', [ws.id, ids[0]]);
+    const at = new Date(hold.rescored_at).getTime();
+    const rest = new Date(hold.until).getTime() - at;
+    // The batch's instant is the flush's plus its time so far: one reading (100 ms) before the batch, then its duration.
+    const took = at - asOf.getTime() - 100;
+    assert.ok(took > 0);
+    if (h.database.kind === 'postgres') assert.ok(rest >= HOT_REST_FACTOR * (took + 100), `rest ${rest} ms for a batch of ${took} ms whose halves overlapped ≥ 100 ms`);
+    else assert.equal(rest, HOT_REST_FACTOR * took);
   });
 
   it('a short flush batch holds the accounts it rescores again soon too, until the release', async () => {

@@ -17,7 +17,7 @@ import { getWorkspace } from '../workspaces/index.ts';
 import { runBacktest } from './backtest.service.ts';
 import { armRecompute, armScoring, armSweep, HOT_REST_FACTOR, hotWindow, nextMinute, scheduleFlush, scheduleRescore } from './schedule.ts';
 import * as work from './work.repo.ts';
-import { rescore } from './scoring.service.ts';
+import { rescore, type RescoreStats } from './scoring.service.ts';
 
 const FLUSH_BATCH = 5000;
 const SWEEP_EVENTS = 20_000;
@@ -37,8 +37,9 @@ export async function flushDirty(ctx: Ctx): Promise<number> {
     const ids = await work.takeDirty(exec, ctx.workspaceId, FLUSH_BATCH, ctx.asOf);
     if (ids.length === 0) break;
     const t0 = clock.now().getTime();
+    let stats: RescoreStats;
     try {
-      await rescore(ctx, { accountIds: ids, reason: 'event' });
+      stats = await rescore(ctx, { accountIds: ids, reason: 'event' });
     } catch (e) {
       await work.markDirty(exec, ctx.workspaceId, ids, ctx.asOf); // back in the set for the next flush or sweep
       throw e;
@@ -48,7 +49,10 @@ export async function flushDirty(ctx: Ctx): Promise<number> {
       // Every batch records its rescores (a manual test clock, which does not move during a flush, holds nothing).
       // Workspace time: this job's instant plus the time the flush has taken so far.
       const at = ctx.asOf.getTime() + (t0 + took - started);
-      await work.holdAccounts(exec, ctx.workspaceId, ids, { at: new Date(at), hotSince: new Date(at - hotWindow(took)), restMs: HOT_REST_FACTOR * took });
+      // The time the batch spent, as the pacing counts it: its duration, plus the time its
+      // measure's halves ran at once — two connections busy count twice (schedule.ts, "Pacing").
+      const spent = took + stats.measureOverlapMs;
+      await work.holdAccounts(exec, ctx.workspaceId, ids, { at: new Date(at), hotSince: new Date(at - hotWindow(spent)), restMs: HOT_REST_FACTOR * spent });
     }
     total += ids.length;
   }

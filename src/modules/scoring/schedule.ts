@@ -23,7 +23,13 @@
  *   Each batch moves the release forward by HOT_REST_FACTOR × the time it spent on hot accounts,
  *   so rescoring accounts that stay hot takes at most 1 / (1 + HOT_REST_FACTOR) of the time —
  *   however the flushes cut their batches — and a hot account's score trails its events by up to
- *   (1 + HOT_REST_FACTOR) × the time it takes to rescore all of them. Other accounts are never
+ *   (1 + HOT_REST_FACTOR) × the time it takes to rescore all of them. The time a batch spent is
+ *   database time: a large batch's measure runs as two halves at once on PostgreSQL
+ *   (`measureSliced`), and the time both ran counts twice. Counted by the wall clock alone, such
+ *   batches took two ninths of a two-core machine instead of one: `bench ingest`, alternating,
+ *   29,327, 29,103 and 31,355 events/s against 29,581, 27,507 and 29,265 (a fast day). The
+ *   price is freshness under sustained load: a hot account's score trails by up to 1 + 2 ×
+ *   HOT_REST_FACTOR times a sliced batch's duration (its halves overlapping all along). Other accounts are never
  *   held, so a flush of new accounts is as prompt as ever (at 1,000 events/s over 100,000
  *   accounts, an event's account is almost never hot).
  *   Why one release for the workspace rather than a hold per batch: holds sized by each batch's

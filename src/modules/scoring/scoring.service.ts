@@ -58,11 +58,16 @@ export interface RescoreStats {
   changed: number;
   snapshots: number;
   crossings: number;
+  /**
+   * How long the measure kept two connections busy at once (`measureSliced`: a large batch's two
+   * halves), by the process clock. The pacing counts it as time spent (register.ts `flushDirty`).
+   */
+  measureOverlapMs: number;
 }
 
 /** Rescores these accounts (all live accounts when absent) under every running model. */
 export async function rescore(ctx: Ctx, opts: { accountIds?: readonly string[]; reason: SnapshotReason }): Promise<RescoreStats> {
-  const stats: RescoreStats = { accounts: 0, withEvents: 0, changed: 0, snapshots: 0, crossings: 0 };
+  const stats: RescoreStats = { accounts: 0, withEvents: 0, changed: 0, snapshots: 0, crossings: 0, measureOverlapMs: 0 };
   if (opts.accountIds && opts.accountIds.length === 0) return stats;
   const models = await ensureModels(ctx);
   const clock = ctx.deps.clock;
@@ -72,7 +77,10 @@ export async function rescore(ctx: Ctx, opts: { accountIds?: readonly string[]; 
     const input = { workspaceId: ctx.workspaceId, asOf: ctx.asOf, specs: aggregateSpecs(model.config) };
     // The requested accounts, live or not (a few extra rows at most): the measure need not wait for the live set.
     if (!opts.accountIds) return measureAll(ctx.deps.database, input);
-    return measureSliced(ctx.deps.database, { ...input, accountIds: opts.accountIds });
+    return measureSliced(ctx.deps.database, { ...input, accountIds: opts.accountIds }, () => clock.now().getTime()).then((m) => {
+      stats.measureOverlapMs += m.overlapMs;
+      return m.aggregates;
+    });
   };
   // Events alone do not change firmographics: the per-event path re-reads them only where stale.
   const firmographicsFor = () => (opts.reason === 'event' && opts.accountIds ? currentFirmographics(ctx, opts.accountIds) : refreshed(ctx, opts.accountIds));
