@@ -29,9 +29,9 @@
  *   batches took two ninths of a two-core machine instead of one: `bench ingest`, alternating,
  *   29,327, 29,103 and 31,355 events/s against 29,581, 27,507 and 29,265 (a fast day). The
  *   price is freshness under sustained load: a hot account's score trails by up to 1 + 2 ×
- *   HOT_REST_FACTOR times a sliced batch's duration (its halves overlapping all along). Other accounts are never
- *   held, so a flush of new accounts is as prompt as ever (at 1,000 events/s over 100,000
- *   accounts, an event's account is almost never hot).
+ *   HOT_REST_FACTOR times a sliced batch's duration (its halves overlapping all along). Other
+ *   accounts are never held, so a flush of new accounts is as prompt as ever (at 1,000 events/s
+ *   over 100,000 accounts, an event's account is almost never hot).
  *   Why one release for the workspace rather than a hold per batch: holds sized by each batch's
  *   duration (2 ×, doubling up to 8 ×, for batches of 100 ms or more: the design before this one)
  *   stopped pacing once the hot accounts were spread over several batches — each batch short, its
