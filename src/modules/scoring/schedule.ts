@@ -26,8 +26,9 @@
  *   (1 + HOT_REST_FACTOR) × the time it takes to rescore all of them. The time a batch spent is
  *   database time: a large batch's measure runs as two halves at once on PostgreSQL
  *   (`measureSliced`), and the time both ran counts twice. Counted by the wall clock alone, such
- *   batches took two ninths of a two-core machine instead of one: `bench ingest`, alternating,
- *   29,327, 29,103 and 31,355 events/s against 29,581, 27,507 and 29,265 (a fast day). The
+ *   batches took two ninths of a two-core machine instead of one. (`bench ingest`, ten
+ *   alternating pairs on a fast day: 28,624 events/s on average against 28,038, 61.6 µs of CPU
+ *   per event against 63.4; five pairs each way — within the noise of a run.) The
  *   price is freshness under sustained load: a hot account's score trails by up to 1 + 2 ×
  *   HOT_REST_FACTOR times a sliced batch's duration (its halves overlapping all along). Other
  *   accounts are never held, so a flush of new accounts is as prompt as ever (at 1,000 events/s
