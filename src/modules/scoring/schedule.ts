@@ -26,7 +26,8 @@
  *   (1 + HOT_REST_FACTOR) × the time it takes to rescore all of them. The time a batch spent is
  *   database time: a large batch's measure runs as two halves at once on PostgreSQL
  *   (`measureSliced`), and the time both ran counts twice. Counted by the wall clock alone, such
- *   batches took two ninths of a two-core machine instead of one. (`bench ingest`, ten
+ *   a batch kept both cores busy for its ninth of the time: twice the database time of a batch
+ *   measured in one query. (`bench ingest`, ten
  *   alternating pairs on a fast day: 28,624 events/s on average against 28,038, 61.6 µs of CPU
  *   per event against 63.4; five pairs each way — within the noise of a run. With 1,000,000
  *   events, where the hot accounts have more events to re-read each time: 28,842 and 26,422
