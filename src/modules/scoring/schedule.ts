@@ -27,15 +27,14 @@
  *   database time: a large batch's measure runs as two halves at once on PostgreSQL
  *   (`measureSliced`), and the time both ran counts twice. Counted by the wall clock alone, such
  *   a batch kept both cores busy for its ninth of the time: twice the database time of a batch
- *   measured in one query. (`bench ingest`, ten
- *   alternating pairs on a fast day: 28,624 events/s on average against 28,038, 61.6 µs of CPU
- *   per event against 63.4; five pairs each way — within the noise of a run. With 1,000,000
- *   events, where the hot accounts have more events to re-read each time: 28,842 and 26,422
- *   against 24,677 and 23,000, 61 and 67 µs against 72 and 78, two pairs.) The
- *   price is freshness under sustained load: a hot account's score trails by up to 1 + 2 ×
- *   HOT_REST_FACTOR times a sliced batch's duration (its halves overlapping all along). Other
- *   accounts are never held, so a flush of new accounts is as prompt as ever (at 1,000 events/s
- *   over 100,000 accounts, an event's account is almost never hot).
+ *   measured in one query. (`bench ingest`, ten alternating pairs on a fast day: 28,624 events/s
+ *   on average against 28,038, 61.6 µs of CPU per event against 63.4; five pairs each way —
+ *   within the noise of a run. With 1,000,000 events, where the hot accounts have more events to
+ *   re-read each time: 28,842 and 26,422 against 24,677 and 23,000, 61 and 67 µs against 72 and
+ *   78, two pairs.) The price is freshness under sustained load: a hot account's score trails by
+ *   up to 1 + 2 × HOT_REST_FACTOR times a sliced batch's duration (its halves overlapping all
+ *   along). Other accounts are never held, so a flush of new accounts is as prompt as ever (at
+ *   1,000 events/s over 100,000 accounts, an event's account is almost never hot).
  *   Why one release for the workspace rather than a hold per batch: holds sized by each batch's
  *   duration (2 ×, doubling up to 8 ×, for batches of 100 ms or more: the design before this one)
  *   stopped pacing once the hot accounts were spread over several batches — each batch short, its
